@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+
+from catalog.bootstrap import bootstrap_all
+
+
+class Command(BaseCommand):
+    help = "Load the curated catalogue, model presets and example builds. Idempotent: a second run changes nothing."
+
+    def handle(self, *args, **options):
+        summary = bootstrap_all()
+        for line in summary:
+            self.stdout.write(line)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The second README command: set up and run every check and test.
+source "$(dirname "$0")/common.sh"
+source "$ROOT/scripts/pg.sh"
+start=$(date +%s)
+ensure_venv
+apt_install chromium
+export PYTHONDONTWRITEBYTECODE=1
+
+echo "== ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+
+echo "== makemigrations --check"
+"$PY" manage.py makemigrations --check --dry-run
+
+echo "== check --deploy (production settings)"
+DJANGO_SETTINGS_MODULE=rigsite.settings_production \
+  SECRET_KEY="check-deploy-$(head -c 48 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')" \
+  ALLOWED_HOSTS=rigsite.example.org \
+  "$PY" manage.py check --deploy --fail-level WARNING
+
+echo "== pytest on SQLite"
+env -u DATABASE_URL "$PY" -m pytest -m "not browser" -q -p no:cacheprovider "$@"
+
+echo "== pytest on PostgreSQL"
+trap pg_stop EXIT
+pg_start
+"$PY" -m pytest -m "not browser and not engine_only" -q -p no:cacheprovider "$@"
+pg_stop
+trap - EXIT
+
+echo "== browser tests (Playwright + Debian chromium, headless)"
+env -u DATABASE_URL "$PY" -m pytest -m browser -q -p no:cacheprovider "$@"
+
+echo "== all checks passed in $(( $(date +%s) - start )) s"
