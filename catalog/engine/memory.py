@@ -1,0 +1,115 @@
+"""Capacity: VRAM, system RAM, storage, and the advice that comes from them."""
+
+from __future__ import annotations
+
+from .report import Finding, info, warning
+from .state import State
+
+# "Aim for at least 2x the total GPU VRAM" in system RAM (seed 000; Tim Dettmers' hardware guide: at least
+# as much RAM as the largest GPU, more for offload). Staging checkpoints and ZeRO offload need it.
+RAM_PER_VRAM = 2.0
+NVME_SMALL_GB = 2000.0  # "Capacity >= 2TB: model files keep growing" (seed 000)
+
+
+def compute(state: State) -> None:
+    rig = state.rig
+    vram = 0.0
+    vram_unknown = False
+    tflops = 0.0
+    tflops_limited = 0.0
+    tflops_unknown = 0
+    for u in state.gpus:
+        s = u.spec
+        if s.vram_gb is None:
+            vram_unknown = True
+        else:
+            vram += s.vram_gb
+        if s.bf16_tflops is None:
+            tflops_unknown += 1
+        else:
+            tflops += s.bf16_tflops
+            rows = state.report.power.get("gpus") or []
+            kept = rows[u.n]["speed_kept"] if u.n < len(rows) else 1.0
+            tflops_limited += s.bf16_tflops * kept
+    ram = 0.0
+    ram_unknown = not rig.memory
+    for m in rig.memory:
+        if m.spec.modules is None or m.spec.module_gb is None:
+            ram_unknown = True
+        else:
+            ram += m.spec.modules * m.spec.module_gb * m.quantity
+    nvme = 0.0
+    total = 0.0
+    storage_unknown = False
+    for d in rig.storage:
+        cap = d.spec.capacity_gb
+        if cap is None:
+            storage_unknown = True
+            continue
+        total += cap * d.quantity
+        if d.spec.interface == "nvme":
+            nvme += cap * d.quantity
+    state.report.capacity = {
+        "vram_gb": round(vram, 1),
+        "vram_complete": not vram_unknown,
+        "ram_gb": round(ram, 1) if not ram_unknown else (round(ram, 1) if ram else None),
+        "nvme_gb": round(nvme, 1),
+        "storage_gb": round(total, 1),
+        "storage_complete": not storage_unknown,
+    }
+    state.report.compute = {
+        "bf16_tflops": round(tflops, 1),
+        "bf16_tflops_power_limited": round(tflops_limited, 1),
+        "gpus_with_unknown_tflops": tflops_unknown,
+        "note": "dense BF16 with FP32 accumulate (GeForce: half the FP16-accumulate figure)",
+    }
+
+
+def check_ram(state: State) -> list[Finding]:
+    cap = state.report.capacity
+    vram = cap.get("vram_gb") or 0.0
+    ram = cap.get("ram_gb")
+    if not state.gpus or ram is None or not vram:
+        return []
+    if ram < RAM_PER_VRAM * vram:
+        ids = tuple(m.id for m in state.rig.memory)
+        return [
+            warning(
+                "RAM_BELOW_2X_VRAM",
+                "memory",
+                f"{ram:g} GB of system RAM for {vram:g} GB of VRAM: below the 2x ({RAM_PER_VRAM * vram:g} GB) "
+                "that loading checkpoints, data workers and ZeRO/CPU offload want; expect swapping when "
+                "a model is staged in RAM.",
+                ids,
+            )
+        ]
+    return []
+
+
+def check_storage(state: State) -> list[Finding]:
+    rig = state.rig
+    if not state.gpus and not rig.storage:
+        return []
+    nvme = [d for d in rig.storage if d.spec.interface == "nvme"]
+    if not nvme:
+        return [
+            warning(
+                "NO_NVME",
+                "memory",
+                "No NVMe drive: loading a 70B checkpoint (140 GB in bf16) from a SATA SSD at ~0.55 GB/s takes "
+                "over 4 minutes, against well under a minute from a PCIe 4.0 NVMe drive.",
+                tuple(d.id for d in rig.storage),
+            )
+        ]
+    total = state.report.capacity.get("nvme_gb") or 0.0
+    if total < NVME_SMALL_GB and all(d.spec.capacity_gb is not None for d in nvme):
+        return [
+            info(
+                "STORAGE_SMALL",
+                "memory",
+                f"{total:,.0f} GB of NVMe: under 2 TB fills fast with checkpoints and datasets (one 70B model "
+                "in bf16 is 140 GB).",
+                tuple(d.id for d in nvme),
+            )
+        ]
+    return []

@@ -1,0 +1,351 @@
+"""The rig's workload table: which LLM workloads fit on its GPUs (and RAM), how, and how fast.
+
+``check_workloads(rig, context, state)`` fills ``report.workloads`` with one row per workload
+(requested in ``context.workloads`` with the ``POST /api/v1/estimate`` body fields, or a default set)
+and returns findings (RAM_INSUFFICIENT_FOR_OFFLOAD). Memory figures come from estimator.py; results are
+cached per (GPU figures, RAM, link, workloads), so a re-check of an unchanged GPU set costs a lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .estimator import (
+    Estimate,
+    EstimateRequest,
+    EstimateRequestError,
+    ModelArch,
+    days_to_train,
+    decode_tokens_per_s,
+    estimate,
+    load_presets,
+    parse_estimate_request,
+    training_tokens_per_s,
+)
+from .report import Finding, warning
+from .specs import GpuSpec, MemorySpec, Rig, SpecError
+
+# nvidia-smi reports a "24 GB" card as ~24,564 MiB and an H100 80GB as 81,559 MiB: card "GB" are GiB,
+# less a small reserve the driver keeps.
+USABLE_VRAM_SHARE = 0.995
+# Tokens per parameter for compute-optimal pre-training (Hoffmann et al. 2022, "Chinchilla"):
+# https://arxiv.org/abs/2203.15556
+CHINCHILLA_TOKENS_PER_PARAM = 20
+
+FITS = "fits"
+FITS_WITH_OFFLOAD = "fits_with_offload"
+DOES_NOT_FIT = "does_not_fit"
+
+
+@dataclass(frozen=True, slots=True)
+class _Workload:
+    label: str
+    slug: str
+    method: str
+    precision: str
+    seq_len: int
+    batch: int = 1
+    new_tokens: int = 0
+    gradient_checkpointing: bool = True
+    lora_rank: int = 16
+    gpus: int | None = None  # None: the fewest GPUs that fit
+    parallel: str | None = None
+    offload: str | None = None  # None: try none, then optimizer, then optimizer_and_params (training)
+
+
+# The default table: the seeds' questions ("48 GB runs 70B at 4-bit", "ZeRO-3 + offload fine-tunes 34B on
+# two 24 GB cards", "a 24 GB card runs 13B, LoRA is tight", "4x4090 trains ~0.5-1B from scratch").
+DEFAULT_WORKLOADS: tuple[_Workload, ...] = (
+    _Workload("Llama 3.1 8B chat, bf16", "llama-3.1-8b", "inference", "bf16", 4096, new_tokens=512),
+    _Workload("Llama 2 13B chat, bf16", "llama-2-13b", "inference", "bf16", 4096, new_tokens=512),
+    _Workload("Llama 2 13B chat, 8-bit", "llama-2-13b", "inference", "int8", 4096, new_tokens=512),
+    _Workload("Llama 2 13B chat, 4-bit", "llama-2-13b", "inference", "nf4", 4096, new_tokens=512),
+    _Workload("Code Llama 34B, 4-bit", "codellama-34b", "inference", "nf4", 4096, new_tokens=512),
+    _Workload("Llama 3.1 70B, 4-bit (Q4_K_M)", "llama-3.1-70b", "inference", "q4", 4096, new_tokens=512),
+    _Workload("Llama 3.1 70B, bf16", "llama-3.1-70b", "inference", "bf16", 4096, new_tokens=512),
+    _Workload("Llama 3.1 8B LoRA r16", "llama-3.1-8b", "lora", "bf16", 2048),
+    _Workload("Llama 3.1 8B QLoRA r16", "llama-3.1-8b", "qlora", "nf4", 2048),
+    _Workload("Llama 2 13B LoRA r16", "llama-2-13b", "lora", "bf16", 2048),
+    _Workload("Llama 2 13B QLoRA r16", "llama-2-13b", "qlora", "nf4", 2048),
+    _Workload("Llama 3.2 1B full fine-tune / pre-train (AMP)", "llama-3.2-1b", "full", "amp", 2048),
+    _Workload("Code Llama 34B LoRA, ZeRO-3 + CPU offload", "codellama-34b", "lora", "bf16", 2048),
+    _Workload("Code Llama 34B full fine-tune, ZeRO-3 + CPU offload", "codellama-34b", "full", "amp", 2048),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gpus:
+    count: int
+    vram_gib: float | None  # smallest card
+    bandwidth_gbps: float | None  # slowest card
+    bf16_tflops: float | None  # slowest card
+    link_gbps: float | None  # slowest GPU link (PCIe), None unknown
+
+
+def validate_workloads(workloads: Any) -> tuple[dict, ...]:
+    """Strict validation of ``context.workloads`` for the API; raises SpecError naming the field."""
+    if not isinstance(workloads, list | tuple):
+        raise SpecError("context.workloads", "must be a list")
+    presets = load_presets()
+    for i, w in enumerate(workloads):
+        try:
+            parse_estimate_request(w, presets)
+        except EstimateRequestError as exc:
+            raise SpecError(f"context.workloads[{i}].{exc.field}", exc.message) from None
+    return tuple(workloads)
+
+
+def _ram_gib(rig: Rig) -> float | None:
+    total, known = 0.0, False
+    for part in rig.memory:
+        spec = part.spec
+        if isinstance(spec, MemorySpec) and spec.module_gb is not None:
+            total += (spec.modules or 1) * spec.module_gb * part.quantity
+            known = True
+    return total if known else None
+
+
+def _gpus(state) -> _Gpus:
+    specs = [u.spec for u in state.gpus if isinstance(u.spec, GpuSpec)]
+
+    def least(name: str) -> float | None:
+        vals = [getattr(s, name) for s in specs]
+        return None if not vals or any(v is None for v in vals) else min(vals)
+
+    links = [u.gbps for u in state.gpus]
+    link = None if not links or any(v is None for v in links) else min(links)
+    return _Gpus(len(specs), least("vram_gb"), least("memory_bandwidth_gbps"), least("bf16_tflops"), link)
+
+
+def _round(x: float | None, nd: int = 2) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def _try(arch: ModelArch, req: EstimateRequest, vram: float | None) -> Estimate:
+    return estimate(arch, req, vram)
+
+
+def _plan(arch: ModelArch, w: _Workload, gpus: _Gpus, ram: float | None) -> tuple[str, Estimate, str | None]:
+    """Pick the cheapest configuration that fits: fewest GPUs, no offload before offload."""
+    vram = gpus.vram_gib * USABLE_VRAM_SHARE if gpus.vram_gib is not None else None
+    n_max = max(gpus.count, 1)
+
+    def req(n: int, parallel: str | None, offload: str) -> EstimateRequest:
+        return EstimateRequest(
+            method=w.method,
+            precision=w.precision,
+            batch=w.batch,
+            seq_len=w.seq_len,
+            new_tokens=w.new_tokens if w.method == "inference" else 0,
+            gradient_checkpointing=w.gradient_checkpointing,
+            lora_rank=w.lora_rank,
+            gpus=n,
+            parallel=parallel if (n > 1 or offload != "none") else None,
+            offload=offload,
+        )
+
+    candidates: list[tuple[EstimateRequest, str]] = []
+    if w.method == "inference":
+        # inference takes the fewest GPUs that hold the model (the others can serve other replicas)
+        for n in [w.gpus] if w.gpus else range(1, n_max + 1):
+            # tensor parallel needs the heads to divide across the GPUs (vLLM, TGI); else split by layers
+            even = arch.heads % n == 0 and (arch.kv_heads % n == 0 or n % arch.kv_heads == 0)
+            candidates.append((req(n, w.parallel or ("tensor" if even else "pipeline"), "none"), FITS))
+    else:
+        # training uses every GPU (data parallel); shard (ZeRO-3) only when a replica does not fit,
+        # offload only when the shards do not fit
+        n = w.gpus or n_max
+        if w.parallel or w.offload:
+            off = w.offload or "none"
+            candidates.append((req(n, w.parallel, off), FITS if off == "none" else FITS_WITH_OFFLOAD))
+        else:
+            candidates.append((req(n, "ddp", "none"), FITS))
+            if n > 1:
+                candidates.append((req(n, "zero3", "none"), FITS))
+            for off in ("optimizer", "optimizer_and_params"):
+                candidates.append((req(n, "zero3", off), FITS_WITH_OFFLOAD))
+    last: tuple[str, Estimate, str | None] | None = None
+    for r, verdict in candidates:
+        est = _try(arch, r, vram)
+        ram_ok = ram is None or est.ram_gib <= ram
+        if vram is not None and est.device_gib <= vram and ram_ok:
+            note = None if ram is not None or not est.ram_gib else "system RAM unknown: offload not checked"
+            return verdict, est, note
+        if vram is not None and est.device_gib <= vram and not ram_ok:
+            last = (DOES_NOT_FIT, est, "ram")
+        elif last is None or last[2] != "ram":
+            last = (DOES_NOT_FIT, est, None)
+    if vram is None:
+        r, _ = candidates[0]
+        return "unknown", _try(arch, r, None), "GPU memory unknown"
+    assert last is not None
+    return last
+
+
+def _speed(arch: ModelArch, w: _Workload, est: Estimate, gpus: _Gpus) -> dict | None:
+    n = est.gpus
+    if w.method == "inference":
+        if gpus.bandwidth_gbps is None:
+            return None
+        rng = decode_tokens_per_s(
+            arch,
+            w.precision,
+            gpus.bandwidth_gbps,
+            n_gpus=n,
+            link_gbps=gpus.link_gbps,
+            context=w.seq_len + w.new_tokens // 2,
+            batch=w.batch,
+        )
+        return rng.as_dict()
+    if gpus.bf16_tflops is None:
+        return None
+    tps = training_tokens_per_s(
+        arch, gpus.bf16_tflops, n_gpus=n, gradient_checkpointing=w.gradient_checkpointing
+    )
+    out = tps.as_dict()
+    if est.ram_gib:
+        out["assumption"] += "; CPU offload makes each step wait on PCIe and CPU Adam: expect well below this"
+    if w.method == "full":
+        tokens = CHINCHILLA_TOKENS_PER_PARAM * arch.total_params
+        days = days_to_train(arch, tokens, gpus.bf16_tflops, n, w.gradient_checkpointing)
+        out["days_for_20_tokens_per_param"] = days.as_dict()
+    return out
+
+
+@lru_cache(maxsize=256)
+def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tuple[tuple[dict, ...], tuple]:
+    presets = load_presets()
+    if workloads_key:
+        items: list[tuple[_Workload | None, ModelArch | None, str | None]] = []
+        for i, raw in enumerate(workloads_key):
+            try:
+                arch, r, _ = parse_estimate_request(json.loads(raw), presets)
+            except EstimateRequestError as exc:
+                items.append((None, None, f"workloads[{i}].{exc.field}: {exc.message}"))
+                continue
+            data = json.loads(raw)
+            model = data["model"]
+            slug = model if isinstance(model, str) else (arch.slug or "inline")
+            name = arch.name or slug
+            w = _Workload(
+                label=f"{name} {r.method} {r.precision}",
+                slug=slug,
+                method=r.method,
+                precision=r.precision,
+                seq_len=r.seq_len,
+                batch=r.batch,
+                new_tokens=r.new_tokens,
+                gradient_checkpointing=r.gradient_checkpointing,
+                lora_rank=r.lora_rank,
+                gpus=r.gpus if "gpus" in data else None,
+                parallel=r.parallel,
+                offload=r.offload if "offload" in data else None,
+            )
+            items.append((w, arch, None))
+        requested = True
+    else:
+        items = [(w, presets[w.slug], None) for w in DEFAULT_WORKLOADS]
+        requested = False
+    rows: list[dict] = []
+    short: list[tuple[str, float, float | None]] = []
+    for w, arch, err in items:
+        if w is None or arch is None:
+            rows.append({"verdict": "invalid", "error": err})
+            continue
+        if gpus.count == 0:
+            continue
+        verdict, est, note = _plan(arch, w, gpus, ram)
+        row = {
+            "label": w.label,
+            "model": w.slug,
+            "model_name": arch.name or w.slug,
+            "method": w.method,
+            "precision": w.precision,
+            "seq_len": w.seq_len,
+            "batch": w.batch,
+            "verdict": verdict,
+            "gpus_used": est.gpus,
+            "parallel": None if est.gpus == 1 else _parallel_of(w, est),
+            "offload": _offload_of(est),
+            "memory_per_gpu_gib": _round(est.device_gib),
+            "vram_per_gpu_gib": _round(gpus.vram_gib),
+            "ram_needed_gib": _round(est.ram_gib),
+            "ram_gib": _round(ram),
+            "breakdown_gib": {k: round(v, 2) for k, v in est.breakdown_gib.items()},
+            "speed": _speed(arch, w, est, gpus),
+            "notes": list(est.notes) + ([note] if note and note != "ram" else []),
+        }
+        if note == "ram":
+            row["notes"].append(
+                f"fits in VRAM only with CPU offload, which needs {est.ram_gib:,.0f} GiB of RAM; "
+                f"the rig has {ram:,.0f} GiB"
+            )
+            if requested:
+                short.append((row["label"], est.ram_gib, ram))
+        elif requested and ram is not None and est.ram_gib > ram:
+            short.append((row["label"], est.ram_gib, ram))
+        rows.append(_json_safe(row))
+    return tuple(rows), tuple(short)
+
+
+def _json_safe(value: Any) -> Any:
+    """Non-finite numbers (e.g. days to train on a card with a near-zero TFLOPS figure) become None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _parallel_of(w: _Workload, est: Estimate) -> str:
+    if w.method == "inference":
+        return w.parallel or ("pipeline" if any(n.startswith("pipeline") for n in est.notes) else "tensor")
+    return w.parallel or ("zero3" if any("ZeRO-3" in n for n in est.notes) else "ddp")
+
+
+def _offload_of(est: Estimate) -> str:
+    for n in est.notes:
+        if "offload=" in n:
+            return n.rsplit("offload=", 1)[1]
+    return "none"
+
+
+def _workloads_key(workloads: tuple) -> tuple[str, ...]:
+    out = []
+    for w in workloads:
+        try:
+            out.append(json.dumps(w, sort_keys=True, allow_nan=True))
+        except (TypeError, ValueError):
+            out.append(json.dumps({"model": None}))
+    return tuple(out)
+
+
+def check_workloads(rig: Rig, context, state) -> list[Finding]:
+    """Fill the report's workload table; warn when a requested offload needs more RAM than the rig has."""
+    gpus = _gpus(state)
+    ram = _ram_gib(rig)
+    if ram is not None and not math.isfinite(ram):
+        ram = None
+    rows, short = _table(gpus, ram, _workloads_key(tuple(getattr(context, "workloads", ()) or ())))
+    state.report.workloads = [dict(r) for r in rows]
+    findings: list[Finding] = []
+    for label, need, have in short:
+        findings.append(
+            warning(
+                "RAM_INSUFFICIENT_FOR_OFFLOAD",
+                "workload",
+                f"{label}: CPU offload needs about {need:,.0f} GiB of system RAM (DeepSpeed ZeRO-3 estimate, "
+                f"1.5x buffer); the rig has {have:,.0f} GiB",
+                tuple(p.id for p in rig.memory),
+            )
+        )
+    return findings
+
+
+__all__ = ["DEFAULT_WORKLOADS", "check_workloads", "validate_workloads"]
