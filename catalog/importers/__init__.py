@@ -1,0 +1,1 @@
+"""Importers that load third-party parts data into the catalogue (never over curated parts)."""
