@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "csp",
     "import_export",
+    "simple_history",
     "catalog",
     "builds",
 ]
@@ -57,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "rigsite.urls"
@@ -154,3 +157,10 @@ LOGGING = {
 RIGSITE_PRICE_STALE_DAYS = int(os.environ.get("RIGSITE_PRICE_STALE_DAYS", "90"))
 RIGSITE_RATE_LIMIT_WRITES_PER_MINUTE = int(os.environ.get("RIGSITE_RATE_LIMIT_WRITES_PER_MINUTE", "60"))
 RIGSITE_RATE_LIMIT_LOOKUPS_PER_MINUTE = int(os.environ.get("RIGSITE_RATE_LIMIT_LOOKUPS_PER_MINUTE", "600"))
+
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+RATELIMIT_VIEW = "rigsite.ratelimits.limited"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024

@@ -1,0 +1,95 @@
+"""Bulk CSV import and export of price quotes (django-import-export), with a per-row report.
+
+CSV columns: part (slug), amount, currency, condition (new|used), source, url, observed_at (ISO date/time).
+Every row appends a quote; nothing is updated in place. The import runs in one transaction: a file with
+any rejected row imports nothing (IMPORT_EXPORT_USE_TRANSACTIONS), and the report says why per row.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC
+
+import tablib
+from django.utils import timezone
+from import_export import fields, resources
+from import_export.widgets import ForeignKeyWidget
+
+from catalog.models import Part, PriceQuote
+from catalog.services import part_price_refresh, price_version_bump
+
+CSV_COLUMNS = ["part", "amount", "currency", "condition", "source", "url", "observed_at"]
+
+
+class PriceQuoteResource(resources.ModelResource):
+    part = fields.Field(attribute="part", column_name="part", widget=ForeignKeyWidget(Part, field="slug"))
+
+    class Meta:
+        model = PriceQuote
+        fields = CSV_COLUMNS
+        export_order = CSV_COLUMNS
+        skip_unchanged = False
+        clean_model_instances = True  # model validators and choices run on every row
+
+    def get_instance(self, instance_loader, row):
+        return None  # append-only: every row is a new quote
+
+    def before_import(self, dataset, **kwargs):
+        missing = [
+            c for c in ("part", "amount", "currency", "observed_at") if c not in (dataset.headers or [])
+        ]
+        if missing:
+            raise ValueError(f"missing columns: {', '.join(missing)}")
+
+    def before_save_instance(self, instance, row, **kwargs):
+        user = kwargs.get("user")
+        if getattr(user, "is_authenticated", False):
+            instance.created_by = user
+        if instance.observed_at and timezone.is_naive(instance.observed_at):
+            instance.observed_at = timezone.make_aware(instance.observed_at, UTC)
+
+    def after_import(self, dataset, result, **kwargs):
+        if kwargs.get("dry_run") or result.has_errors() or result.has_validation_errors():
+            return
+        slugs = {row.get("part") for row in dataset.dict}
+        for part in Part.objects.filter(slug__in=slugs):
+            part_price_refresh(part)
+        price_version_bump()
+
+
+@dataclass
+class PriceImportReport:
+    imported: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (CSV line number, reason)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected and not self.error
+
+
+def prices_import_csv(text: str, *, user=None, dry_run: bool = False) -> PriceImportReport:
+    report = PriceImportReport()
+    try:
+        dataset = tablib.Dataset().load(text, format="csv")
+    except Exception as exc:  # tablib raises several types for malformed CSV
+        report.error = f"unreadable CSV: {exc}"
+        return report
+    try:
+        result = PriceQuoteResource().import_data(dataset, dry_run=dry_run, raise_errors=False, user=user)
+    except ValueError as exc:
+        report.error = str(exc)
+        return report
+    if result.base_errors:
+        report.error = "; ".join(str(e.error) for e in result.base_errors)
+    for row_number, errors in result.row_errors():
+        report.rejected.append((row_number + 1, "; ".join(str(e.error) for e in errors)))
+    for invalid in result.invalid_rows:
+        reasons = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in invalid.error_dict.items())
+        report.rejected.append((invalid.number + 1, reasons))
+    report.rejected.sort()
+    if report.ok:
+        report.imported = result.totals.get("new", 0)
+    return report
+
+
+def prices_export_csv(queryset=None) -> str:
+    return PriceQuoteResource().export(queryset).csv

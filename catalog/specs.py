@@ -1,0 +1,117 @@
+"""Adapters from catalogue rows to engine specs: the only bridge between the ORM and catalog/engine."""
+
+import dataclasses
+from decimal import Decimal
+
+from catalog.engine import specs as engine
+from catalog.models import CATEGORY_MODELS, Motherboard, Part
+
+SPEC_FIELDS = {
+    category: tuple(f.name for f in dataclasses.fields(cls)) for category, cls in engine.SPEC_CLASSES.items()
+}
+BOARD_CHILDREN = ("pcie_slots", "m2_sockets", "lane_rules")
+MAX_REPAIRS = 8
+
+
+def plain(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def rule_ref(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def board_topology(board: Motherboard) -> dict:
+    """Topology child rows as inline spec lists; empty when the board's topology is not curated."""
+    slots = list(board.pcie_slots.all())
+    if not slots:
+        return {}
+    return {
+        "pcie_slots": [
+            {
+                "position": s.position,
+                "physical_width": s.physical_width,
+                "electrical_width": s.electrical_width,
+                "gen": s.gen,
+                "source": s.source,
+                "bifurcation": list(s.bifurcation or []),
+            }
+            for s in slots
+        ],
+        "m2_sockets": [
+            {"name": m.name, "gen": m.gen, "lanes": m.lanes, "source": m.source}
+            for m in board.m2_sockets.all()
+        ],
+        "lane_rules": [
+            {"when": rule_ref(r.when), "target": rule_ref(r.target), "effect": r.effect}
+            | ({"width": r.width} if r.width else {})
+            for r in board.lane_rules.all()
+        ],
+    }
+
+
+def spec_dict(part: Part) -> dict:
+    """The row's spec as inline spec fields; unknown (NULL, blank, empty list) is left out."""
+    row = part.typed()
+    data = {}
+    for name in SPEC_FIELDS[part.category]:
+        if name in BOARD_CHILDREN or not hasattr(row, name):
+            continue
+        value = plain(getattr(row, name))
+        if value is None or value == "" or value == []:
+            continue
+        data[name] = value
+    if part.category == "motherboard":
+        data.update(board_topology(row))
+    return data
+
+
+def spec_for(part: Part):
+    """Engine spec for a catalogue row. A stored value the engine's strict validation refuses (dirty
+    imported data) is treated as unknown rather than failing the whole build."""
+    data = spec_dict(part)
+    for _ in range(MAX_REPAIRS):
+        try:
+            return engine.spec_from_dict(part.category, data)
+        except engine.SpecError as exc:
+            key = exc.field.split(".")[1].split("[")[0] if "." in exc.field else exc.field
+            if key not in data:
+                break
+            data.pop(key)
+    return engine.SPEC_CLASSES[part.category]()
+
+
+def engine_part(
+    *,
+    part_id: str,
+    name: str,
+    category: str,
+    spec,
+    quantity: int = 1,
+    placement: dict | None = None,
+    price=None,
+) -> engine.Part:
+    placement = placement or {}
+    return engine.Part(
+        id=part_id,
+        name=name,
+        category=category,
+        spec=spec,
+        quantity=quantity,
+        slots=tuple(placement["slots"]) if placement.get("slots") else None,
+        riser=placement.get("riser"),
+        riser_width=placement.get("riser_width"),
+        psu=tuple(placement["psu"]) if placement.get("psu") else None,
+        power_limit_w=placement.get("power_limit_w"),
+        price=float(price) if price is not None else None,
+    )
+
+
+def catalogue_queryset(category: str):
+    model = CATEGORY_MODELS[category]
+    qs = model.objects.all()
+    if category == "motherboard":
+        qs = qs.prefetch_related("pcie_slots", "m2_sockets", "lane_rules")
+    return qs
