@@ -1,1 +1,19 @@
-urlpatterns = []
+from django.urls import path
+
+from builds import api, views
+
+urlpatterns = [
+    path("api/v1/check", api.check_view, name="api-check"),
+    path("api/v1/estimate", api.estimate_view, name="api-estimate"),
+    path("api/v1/builds", api.builds_create_view, name="api-builds"),
+    path("api/v1/builds/<str:share_id>", api.build_detail_view, name="api-build"),
+    path("api/v1/openapi.json", api.openapi_view, name="api-openapi"),
+    path("builds/new/", views.build_new, name="build-new"),
+    path("builds/pick/<str:category>/", views.build_picker, name="build-picker"),
+    path("b/<str:share_id>/", views.build_detail, name="build-detail"),
+    path("b/<str:share_id>/edit/", views.build_edit, name="build-edit"),
+    path("b/<str:share_id>/fork/", views.build_fork_view, name="build-fork"),
+    path("b/<str:share_id>/r/<int:number>/", views.build_revision, name="build-revision"),
+    path("compare/", views.compare, name="compare"),
+    path("plan/", views.plan, name="plan"),
+]

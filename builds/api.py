@@ -1,0 +1,204 @@
+"""JSON API v1 (DESIGN.md "JSON API"): check, estimate, builds. Strict validation, field-named 400s."""
+
+import json
+
+from django.db import transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from builds import selectors, services
+from builds.inputs import InputError, Line, parse_lines, resolve_lines
+from builds.models import Build, Visibility
+from builds.reports import report_for
+from catalog.engine import specs as engine
+from catalog.engine import workload
+from catalog.models import Currency
+
+MAX_BODY_BYTES = 256 * 1024
+CHECK_KEYS = {"parts", "inline_parts", "context", "workloads"}
+BUILD_KEYS = CHECK_KEYS | {"name", "description", "visibility", "currency"}
+
+
+def bad_request(field: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": {"field": field, "message": message}}, status=status)
+
+
+def read_json(request) -> dict:
+    # The API takes JSON only: a cross-site form cannot send application/json without a CORS preflight,
+    # which is why these endpoints are exempt from the cookie-based CSRF check.
+    if request.content_type != "application/json":
+        raise InputError("body", "Content-Type must be application/json")
+    if len(request.body) > MAX_BODY_BYTES:
+        raise InputError("body", f"at most {MAX_BODY_BYTES // 1024} KB")
+    try:
+        body = json.loads(request.body, parse_constant=reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError("body", f"invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InputError("body", "must be a JSON object")
+    return body
+
+
+def reject_constant(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def check_unknown(body: dict, allowed: set[str]) -> None:
+    for key in body:
+        if key not in allowed:
+            raise InputError(key, "unknown field")
+
+
+def parse_check_body(body: dict) -> tuple[list[Line], engine.Context]:
+    lines = resolve_lines(parse_lines(body.get("parts"), body.get("inline_parts")))
+    context_data = body.get("context")
+    if context_data is not None and not isinstance(context_data, dict):
+        raise InputError("context", "must be an object")
+    context_data = dict(context_data or {})
+    if "workloads" in body:
+        if "workloads" in context_data:
+            raise InputError("workloads", "give workloads once, at the top level or in context")
+        context_data["workloads"] = body["workloads"]
+    try:
+        context = engine.parse_context(context_data)
+        workload.validate_workloads(list(context.workloads))
+    except engine.SpecError as exc:
+        raise InputError(exc.field, exc.message) from None
+    return lines, context
+
+
+def api_errors(view):
+    """Turn validation errors into 400s naming the field; the view never answers 500 for bad input."""
+
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except InputError as exc:
+            return bad_request(exc.field, exc.message, 413 if "KB" in exc.message else 400)
+        except engine.SpecError as exc:
+            return bad_request(exc.field, exc.message)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+@ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+@api_errors
+def check_view(request):
+    body = read_json(request)
+    check_unknown(body, CHECK_KEYS)
+    lines, context = parse_check_body(body)
+    return JsonResponse(report_for(lines, context))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+@ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+@api_errors
+def estimate_view(request):
+    from catalog.workloads import estimate_from_body
+
+    body = read_json(request)
+    return JsonResponse(estimate_from_body(body))
+
+
+def build_fields(body: dict, partial: bool) -> dict:
+    fields = {}
+    if "name" in body or not partial:
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise InputError("name", "required, 1 to 200 characters")
+        fields["name"] = name.strip()
+    if "description" in body:
+        description = body["description"]
+        if not isinstance(description, str) or len(description) > 5000:
+            raise InputError("description", "a string of at most 5000 characters")
+        fields["description"] = description
+    if "visibility" in body:
+        if body["visibility"] not in (Visibility.UNLISTED, Visibility.PUBLIC):
+            raise InputError("visibility", "unlisted or public")
+        fields["visibility"] = body["visibility"]
+    if "currency" in body:
+        if body["currency"] not in Currency.values:
+            raise InputError("currency", f"one of {', '.join(Currency.values)}")
+        fields["currency"] = body["currency"]
+    return fields
+
+
+def build_context_data(body: dict) -> tuple[dict, list]:
+    context = body.get("context") or {}
+    workloads = body.get("workloads") or context.get("workloads") or []
+    return {k: v for k, v in context.items() if k != "workloads"}, workloads
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+@ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
+@api_errors
+def builds_create_view(request):
+    body = read_json(request)
+    check_unknown(body, BUILD_KEYS)
+    fields = build_fields(body, partial=False)
+    lines, _ = parse_check_body(body)
+    context, workloads = build_context_data(body)
+    build, token = services.build_create(
+        items=selectors.item_inputs(lines), by=request.user, context=context, workloads=workloads, **fields
+    )
+    return JsonResponse(
+        {"share_id": build.share_id, "edit_token": token, "url": build.get_absolute_url()}, status=201
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PATCH"])
+@ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+@api_errors
+def build_detail_view(request, share_id: str):
+    build = Build.objects.filter(share_id=share_id).first()
+    if build is None:
+        return JsonResponse({"error": {"field": "share_id", "message": "no such build"}}, status=404)
+    if request.method == "PATCH":
+        return build_patch(request, build)
+    lines = selectors.build_lines(build)
+    return JsonResponse(
+        selectors.build_as_dict(build, lines, report_for(lines, selectors.build_context(build)))
+    )
+
+
+@ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
+def build_patch(request, build: Build):
+    if not services.edit_token_valid(build, request.headers.get("X-Edit-Token")):
+        return bad_request("X-Edit-Token", "missing or wrong edit token", status=403)
+    body = read_json(request)
+    check_unknown(body, BUILD_KEYS)
+    fields = build_fields(body, partial=True)
+    with transaction.atomic():
+        build = Build.objects.select_for_update().get(pk=build.pk)
+        if "parts" in body or "inline_parts" in body:
+            lines, _ = parse_check_body(body)
+        else:
+            lines = selectors.build_lines(build)
+            parse_check_body({k: body[k] for k in ("context", "workloads") if k in body})
+        if "context" in body or "workloads" in body:
+            build.context, build.workloads = build_context_data(body)
+        for key, value in fields.items():
+            setattr(build, key, value)
+        build = services.build_save(
+            build=build, items=selectors.item_inputs(lines), by=request.user, note="api"
+        )
+    lines = selectors.build_lines(build)
+    return JsonResponse(
+        selectors.build_as_dict(build, lines, report_for(lines, selectors.build_context(build)))
+    )
+
+
+@require_http_methods(["GET"])
+def openapi_view(request):
+    from builds.openapi import SCHEMA
+
+    return JsonResponse(SCHEMA)

@@ -1,0 +1,248 @@
+"""What the configurator page shows for a state: rows per category, the report, diagrams, totals, pickers.
+
+Kept out of the views so that they stay thin; everything here is a pure function of the state, the
+resolved catalogue rows and the engine's report.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import F
+
+from builds.inputs import InputError, Line, parts_by_slug, resolve_lines
+from builds.reports import report_for
+from builds.state import State, encode_line
+from catalog.models import CATEGORY_MODELS, Category
+from catalog.services import exchange_rates, from_usd
+
+CATEGORY_ORDER = [
+    (Category.GPU, "GPUs"),
+    (Category.CPU, "CPU"),
+    (Category.MOTHERBOARD, "Motherboard"),
+    (Category.MEMORY, "Memory"),
+    (Category.STORAGE, "Storage"),
+    (Category.PSU, "Power supplies"),
+    (Category.CASE, "Case or open frame"),
+    (Category.COOLER, "CPU cooler"),
+    (Category.FAN, "Case fans"),
+    (Category.RISER, "Risers and extenders"),
+    (Category.BRACE, "GPU brace"),
+]
+SINGLE = {Category.CPU, Category.MOTHERBOARD, Category.CASE, Category.COOLER}
+SEVERITY_LABELS = {"error": "Problems", "warning": "Warnings", "info": "Advice"}
+PICKER_LIMIT = 20
+PICKER_SCAN = 60
+
+
+def apply_overrides(state: State, params) -> bool:
+    """Per-line controls of the form (q<i>, s<i>, r<i>, p<i>, w<i>) applied onto the lines."""
+    changed = False
+    for index, line in enumerate(state.lines):
+        q = params.get(f"q{index}")
+        if q and q.isdigit() and 1 <= int(q) <= 16 and int(q) != line.quantity:
+            line.quantity = int(q)
+            for key in ("slots", "psu"):
+                line.placement.pop(key, None)
+            changed = True
+        for key, name in (("slots", f"s{index}"), ("psu", f"p{index}")):
+            if name in params:
+                raw = params.get(name, "").replace(" ", "")
+                values = [int(v) for v in raw.split(",") if v.isdigit()]
+                new = values if len(values) == line.quantity else None
+                if new != line.placement.get(key):
+                    changed = True
+                    if new is None:
+                        line.placement.pop(key, None)
+                    else:
+                        line.placement[key] = new
+        if f"r{index}" in params:
+            riser = params.get(f"r{index}")
+            new = {"": {}, "16": {"riser": True}, "1": {"riser": True, "riser_width": 1}}.get(riser, {})
+            old = {k: line.placement.get(k) for k in ("riser", "riser_width") if line.placement.get(k)}
+            if new != old:
+                line.placement.pop("riser", None)
+                line.placement.pop("riser_width", None)
+                line.placement.update(new)
+                changed = True
+        if f"w{index}" in params:
+            raw = params.get(f"w{index}", "").strip()
+            try:
+                watts = float(raw) if raw else None
+            except ValueError:
+                watts = None
+                state.errors.append(f"line {index + 1}: power limit {raw[:20]!r} is not a number")
+            if watts is not None and not 50 <= watts <= 1000:
+                state.errors.append(f"line {index + 1}: power limit must be between 50 and 1000 W")
+                watts = None
+            if watts != line.placement.get("power_limit_w"):
+                changed = True
+                if watts is None:
+                    line.placement.pop("power_limit_w", None)
+                else:
+                    line.placement["power_limit_w"] = watts
+    return changed
+
+
+def resolve_state(state: State) -> None:
+    """Attach catalogue rows; unknown slugs and invalid placements are dropped with an error."""
+    try:
+        resolve_lines(state.lines)
+        return
+    except InputError:
+        pass
+    good = []
+    by_slug = parts_by_slug({line.slug for line in state.lines if line.slug})
+    for index, line in enumerate(state.lines):
+        if line.slug and line.slug not in by_slug:
+            state.errors.append(f"line {index + 1}: no part {line.slug[:60]!r} in the catalogue")
+            continue
+        try:
+            resolve_lines([line])
+        except InputError as exc:
+            state.errors.append(f"line {index + 1}: {exc.message}; placement reset")
+            line.placement = {}
+            resolve_lines([line])
+        good.append(line)
+    state.lines = good
+
+
+@dataclass
+class Totals:
+    currency: str
+    price_new: Decimal | None
+    price_used: Decimal | None
+    unpriced: int
+    per_vram_gb: Decimal | None
+    per_tflop: Decimal | None
+    yearly_electricity: float | None
+
+
+def totals_for(state: State, report: dict) -> Totals:
+    rates = exchange_rates()
+    new = used = Decimal(0)
+    unpriced = 0
+    for line in state.lines:
+        part = line.part
+        if part is None or (part.price_new_usd is None and part.price_used_usd is None):
+            unpriced += 1
+            continue
+        new += (part.price_new_usd or part.price_used_usd) * line.quantity
+        used += (part.price_used_usd or part.price_new_usd) * line.quantity
+    vram = report.get("capacity", {}).get("vram_gb") or 0
+    tflops = report.get("compute", {}).get("bf16_tflops") or 0
+    priced = new if state.lines and unpriced < len(state.lines) else None
+    return Totals(
+        currency=state.currency,
+        price_new=from_usd(priced, state.currency, rates),
+        price_used=from_usd(used, state.currency, rates) if priced is not None else None,
+        unpriced=unpriced,
+        per_vram_gb=from_usd(priced / Decimal(str(vram)), state.currency, rates) if priced and vram else None,
+        per_tflop=from_usd(priced / Decimal(str(tflops)), state.currency, rates)
+        if priced and tflops
+        else None,
+        yearly_electricity=report.get("cost", {}).get("yearly_cost"),
+    )
+
+
+def line_views(state: State, base_path: str, report: dict) -> list[dict]:
+    flagged = {}
+    for finding in report.get("findings", []):
+        for part_id in finding["parts"]:
+            index = report.get("part_index", {}).get(part_id)
+            if index is not None and finding["severity"] != "info":
+                flagged.setdefault(index, finding["severity"])
+    rows = []
+    for index, line in enumerate(state.lines):
+        rest = state.lines[:index] + state.lines[index + 1 :]
+        rows.append(
+            {
+                "index": index,
+                "line": line,
+                "remove_url": f"{base_path}?{state.query(rest)}",
+                "slots_text": ",".join(str(s) for s in line.placement.get("slots", [])),
+                "psu_text": ",".join(str(s) for s in line.placement.get("psu", [])),
+                "riser_value": (
+                    "1"
+                    if line.placement.get("riser_width") == 1
+                    else "16"
+                    if line.placement.get("riser")
+                    else ""
+                ),
+                "flag": flagged.get(index),
+                "price_usd": line.part.price_usd if line.part else None,
+            }
+        )
+    return rows
+
+
+def grouped_findings(report: dict, state: State) -> list[tuple[str, str, list[dict]]]:
+    names = {i: line.name for i, line in enumerate(state.lines)}
+    groups = []
+    for severity, label in SEVERITY_LABELS.items():
+        items = []
+        for finding in report.get("findings", []):
+            if finding["severity"] != severity:
+                continue
+            indices = sorted({report["part_index"].get(p) for p in finding["parts"]} - {None})
+            items.append(finding | {"part_names": [names[i] for i in indices if i in names]})
+        groups.append((severity, label, items))
+    return groups
+
+
+def page_context(state: State, base_path: str) -> dict:
+    report = report_for(state.lines, state.context())
+    rows = line_views(state, base_path, report)
+    by_category = [
+        (cat, label, [r for r in rows if r["line"].category == cat], cat in SINGLE)
+        for cat, label in CATEGORY_ORDER
+    ]
+    psu_units = sum(line.quantity for line in state.lines if line.category == Category.PSU)
+    return {
+        "state": state,
+        "report": report,
+        "rows_by_category": by_category,
+        "finding_groups": grouped_findings(report, state),
+        "totals": totals_for(state, report),
+        "query": state.query(),
+        "tokens": [encode_line(line) for line in state.lines],
+        "base_path": base_path,
+        "psu_units": list(range(psu_units)),
+    }
+
+
+def picker_candidates(
+    state: State, category: str, *, q: str = "", show_all: bool = False, sort: str = "price"
+):
+    """Catalogue parts for a category, each tried in the build by the engine: a part is compatible when
+    adding it (or swapping it in, for one-per-build categories) adds no new error."""
+    model = CATEGORY_MODELS[category]
+    qs = model.objects.filter(retired=False)
+    if q:
+        qs = qs.filter(name__icontains=q[:100])
+    order = {"price": "price_new_usd", "name": "name", "-price": "-price_new_usd"}.get(sort, "price_new_usd")
+    field = order.lstrip("-")
+    qs = qs.order_by(
+        F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True), "id"
+    )
+    if category == Category.MOTHERBOARD:
+        qs = qs.prefetch_related("pcie_slots", "m2_sockets", "lane_rules")
+    base_lines = [line for line in state.lines if not (category in SINGLE and line.category == category)]
+    base = report_for(base_lines, state.context())
+    base_errors = {(f["code"], f["message"]) for f in base["findings"] if f["severity"] == "error"}
+    results = []
+    for part in qs[:PICKER_SCAN]:
+        candidate = Line(slug=part.slug, category=category, name=part.name, quantity=1, part=part)
+        report = report_for([*base_lines, candidate], state.context())
+        new_errors = [
+            f
+            for f in report["findings"]
+            if f["severity"] == "error" and (f["code"], f["message"]) not in base_errors
+        ]
+        if new_errors and not show_all:
+            continue
+        results.append(
+            {"part": part, "reasons": [f["message"] for f in new_errors], "lines": [*base_lines, candidate]}
+        )
+        if len(results) >= PICKER_LIMIT:
+            break
+    return results

@@ -1,0 +1,150 @@
+"""Exports (Markdown for forums, CSV, JSON), saved-vs-today prices and cost of ownership."""
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from django.db.models import Min
+from django.http import HttpResponse, JsonResponse
+
+from builds.reports import report_for
+from builds.selectors import build_as_dict
+from catalog.models import CloudOffer
+from catalog.services import Money, exchange_rates, from_usd
+
+FORMATS = {"md", "csv", "json"}
+# Stated assumption for rent-vs-buy: consumer GPUs have resold for about half their price after two years
+# of use (used RTX 3090s at $600-900 in 2024 against a $1,499 launch price; seed posts 002 and 004).
+RESALE_FRACTION_AFTER_2Y = Decimal("0.5")
+DAYS_PER_MONTH = Decimal("30.4")
+
+
+def price_rows(build, lines, currency: str) -> list[dict]:
+    rates = exchange_rates()
+    rows = []
+    for line in lines:
+        item = line.item
+        today = line.part.price_usd if line.part else None
+        rows.append(
+            {
+                "category": line.category,
+                "name": line.name,
+                "quantity": line.quantity,
+                "placement": line.placement,
+                "saved": Money(from_usd(item.saved_price_usd, currency, rates), currency) if item else None,
+                "today": Money(from_usd(today, currency, rates), currency),
+                "paid": (
+                    Money(item.price_paid_amount, item.price_paid_currency)
+                    if item and item.price_paid_amount is not None
+                    else None
+                ),
+                "source_part": line.part,
+            }
+        )
+    return rows
+
+
+def cost_of_ownership(build, state, report: dict) -> dict:
+    """Electricity per year and months until owning beats renting the same GPUs in the cloud."""
+    rates = exchange_rates()
+    currency = state.currency
+    gpu_ids = [line.part.pk for line in state.lines if line.category == "gpu" and line.part]
+    cheapest = dict(
+        CloudOffer.objects.filter(gpu_id__in=gpu_ids, gpus=1)
+        .values_list("gpu_id")
+        .annotate(best=Min("usd_per_hour"))
+    )
+    cloud_hourly_usd = Decimal(0)
+    missing = []
+    for line in state.lines:
+        if line.category != "gpu":
+            continue
+        if line.part and line.part.pk in cheapest:
+            cloud_hourly_usd += cheapest[line.part.pk] * line.quantity
+        else:
+            missing.append(line.name)
+    hours = Decimal(str(report.get("cost", {}).get("hours_per_day") or 8))
+    price_usd = sum(
+        ((line.part.price_usd or 0) * line.quantity for line in state.lines if line.part), Decimal(0)
+    )
+    yearly_cost = report.get("cost", {}).get("yearly_cost")
+    # The engine prices electricity in the context currency; convert back to USD for the comparison.
+    electricity_month_usd = (
+        Decimal(str(yearly_cost)) / rates.get(currency, Decimal(1)) / 12
+        if yearly_cost is not None
+        else Decimal(0)
+    )
+    cloud_month_usd = cloud_hourly_usd * hours * DAYS_PER_MONTH
+    saving = cloud_month_usd - electricity_month_usd
+    breakeven = (price_usd / saving).quantize(Decimal("0.1")) if saving > 0 and price_usd else None
+    with_resale = (
+        (price_usd * (1 - RESALE_FRACTION_AFTER_2Y) / saving).quantize(Decimal("0.1"))
+        if saving > 0 and price_usd
+        else None
+    )
+    return {
+        "currency": currency,
+        "yearly_electricity": report.get("cost", {}).get("yearly_cost"),
+        "hours_per_day": float(hours),
+        "cloud_hourly": from_usd(cloud_hourly_usd, currency, rates) if cloud_hourly_usd else None,
+        "cloud_monthly": from_usd(cloud_month_usd, currency, rates) if cloud_hourly_usd else None,
+        "breakeven_months": breakeven,
+        "breakeven_months_with_resale": with_resale,
+        "resale_fraction": RESALE_FRACTION_AFTER_2Y,
+        "gpus_without_cloud_price": missing,
+    }
+
+
+def markdown(build, state, report: dict, rows: list[dict]) -> str:
+    out = [f"## {build.name}", "", "| Category | Part | Qty | Price today |", "|---|---|---|---|"]
+    for row in rows:
+        out.append(f"| {row['category']} | {row['name']} | {row['quantity']} | {row['today']} |")
+    power = report.get("power", {})
+    capacity = report.get("capacity", {})
+    out += [
+        "",
+        f"VRAM {capacity.get('vram_gb', 0):g} GB · RAM {capacity.get('ram_gb') or 0:g} GB · "
+        f"BF16 {report.get('compute', {}).get('bf16_tflops') or 0:g} TFLOPS · "
+        f"{power.get('sustained_w', 0):.0f} W sustained, {power.get('transient_w', 0):.0f} W peak, "
+        f"{power.get('wall_w', 0):.0f} W at the wall on {power.get('circuit', '')}",
+        "",
+    ]
+    for finding in report.get("findings", []):
+        out.append(f"- **{finding['severity']}** `{finding['code']}`: {finding['message']}")
+    out += ["", f"Checked with Rigsite: /b/{build.share_id}/"]
+    return "\n".join(out) + "\n"
+
+
+def export_response(build, state, fmt: str) -> HttpResponse:
+    report = report_for(state.lines, state.context())
+    rows = price_rows(build, state.lines, state.currency)
+    filename = f"rigsite-{build.share_id}"
+    if fmt == "json":
+        response = JsonResponse(build_as_dict(build, state.lines, report), json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'inline; filename="{filename}.json"'
+        return response
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            ["category", "part", "slug", "quantity", "placement", f"price_today_{state.currency}"]
+        )
+        for row in rows:
+            part = row["source_part"]
+            writer.writerow(
+                [
+                    row["category"],
+                    row["name"],
+                    part.slug if part else "",
+                    row["quantity"],
+                    json.dumps(row["placement"]) if row["placement"] else "",
+                    row["today"].amount if row["today"].amount is not None else "",
+                ]
+            )
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return response
+    response = HttpResponse(markdown(build, state, report, rows), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{filename}.md"'
+    return response

@@ -1,0 +1,159 @@
+"""Strict parsing of a build's parts (API body or configurator state) into lines, and lines into a rig.
+
+The API body is `{"parts": [{"slug", "quantity", placement...}], "inline_parts": [{"category", "name",
+"spec", "quantity", placement...}], "context": {...}, "workloads": [...]}` (DESIGN.md "JSON API").
+Catalogue slugs are resolved in a constant number of queries.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+from catalog.engine import specs as engine
+from catalog.models import CATEGORY_ATTR, Part
+from catalog.specs import engine_part, spec_for
+
+MAX_ITEMS = 64
+PLACEMENT_KEYS = ("slots", "riser", "riser_width", "psu", "power_limit_w")
+CATALOGUE_ITEM_KEYS = {"slug", "quantity", *PLACEMENT_KEYS}
+
+
+class InputError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Line:
+    """One build line: a catalogue part (slug) or a custom part (category, name, spec dict)."""
+
+    slug: str | None = None
+    category: str = ""
+    name: str = ""
+    spec: dict = field(default_factory=dict)
+    quantity: int = 1
+    placement: dict = field(default_factory=dict)
+    part: Part | None = None  # resolved catalogue row (typed subclass)
+    item: object = None  # the saved BuildItem, when read from a build
+
+
+def _placement(data: dict, where: str, category: str, quantity: int) -> dict:
+    """Validate placement keys through the engine's own strict part parser."""
+    probe = {"category": category, "quantity": quantity, **{k: data[k] for k in PLACEMENT_KEYS if k in data}}
+    try:
+        engine.part_from_dict(probe, prefix="x")
+    except engine.SpecError as exc:
+        raise InputError(exc.field.replace("x[0]", where), exc.message) from None
+    return {k: data[k] for k in PLACEMENT_KEYS if k in data and data[k] is not None}
+
+
+def _quantity(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{where}.quantity", "must be an integer")
+    if not 1 <= value <= 16:
+        raise InputError(f"{where}.quantity", "must be between 1 and 16")
+    return value
+
+
+def parse_lines(parts, inline_parts) -> list[Line]:
+    parts = parts if parts is not None else []
+    inline_parts = inline_parts if inline_parts is not None else []
+    if not isinstance(parts, list):
+        raise InputError("parts", "must be a list")
+    if not isinstance(inline_parts, list):
+        raise InputError("inline_parts", "must be a list")
+    if len(parts) + len(inline_parts) > MAX_ITEMS:
+        raise InputError("parts", f"at most {MAX_ITEMS} items in all")
+    lines = []
+    for index, item in enumerate(parts):
+        where = f"parts[{index}]"
+        if not isinstance(item, dict):
+            raise InputError(where, "must be an object")
+        for key in item:
+            if key not in CATALOGUE_ITEM_KEYS:
+                raise InputError(f"{where}.{key}", "unknown field")
+        slug = item.get("slug")
+        if not isinstance(slug, str) or not slug or len(slug) > 220:
+            raise InputError(f"{where}.slug", "must be a part slug")
+        quantity = _quantity(item.get("quantity", 1), where)
+        lines.append(Line(slug=slug, quantity=quantity, placement=dict(item)))
+    for index, item in enumerate(inline_parts):
+        where = f"inline_parts[{index}]"
+        try:
+            parsed = engine.part_from_dict(item, index)
+        except engine.SpecError as exc:
+            raise InputError(exc.field, exc.message) from None
+        spec = item.get("spec") or {}
+        placement = {k: item[k] for k in PLACEMENT_KEYS if item.get(k) is not None}
+        lines.append(
+            Line(
+                category=parsed.category,
+                name=parsed.name,
+                spec=spec,
+                quantity=parsed.quantity,
+                placement=placement,
+            )
+        )
+    return lines
+
+
+def resolve_lines(lines: list[Line]) -> list[Line]:
+    """Attach catalogue rows to the slug lines (3-4 queries whatever the count); unknown slug -> error."""
+    slugs = {line.slug for line in lines if line.slug}
+    by_slug = parts_by_slug(slugs)
+    for index, line in enumerate(lines):
+        if line.slug is None:
+            continue
+        part = by_slug.get(line.slug)
+        if part is None:
+            raise InputError(f"parts[{index}].slug", f"no part {line.slug!r} in the catalogue")
+        line.part = part
+        line.category = part.category
+        line.name = part.name
+        line.placement = _placement(line.placement, f"parts[{index}]", part.category, line.quantity)
+    return lines
+
+
+def parts_by_slug(slugs) -> dict[str, Part]:
+    if not slugs:
+        return {}
+    rows = (
+        Part.objects.filter(slug__in=slugs)
+        .select_related(*CATEGORY_ATTR.values())
+        .prefetch_related("motherboard__pcie_slots", "motherboard__m2_sockets", "motherboard__lane_rules")
+    )
+    return {row.slug: row.typed() for row in rows}
+
+
+def rig_from_lines(lines: list[Line], *, prices: bool = False) -> engine.Rig:
+    engine_parts = []
+    for index, line in enumerate(lines):
+        if line.part is not None:
+            spec = spec_for(line.part)
+            price = line.part.price_usd if prices else None
+            part_id = f"{line.slug}#{index}"
+        else:
+            spec = engine.spec_from_dict(line.category, line.spec)
+            price = None
+            part_id = f"custom-{index}"
+        engine_parts.append(
+            engine_part(
+                part_id=part_id,
+                name=line.name,
+                category=line.category,
+                spec=spec,
+                quantity=line.quantity,
+                placement=line.placement,
+                price=price,
+            )
+        )
+    return engine.Rig(tuple(engine_parts))
+
+
+def finite_number(value, where: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(where, "must be a finite number")
+    if not lo <= value <= hi:
+        raise InputError(where, f"must be between {lo:g} and {hi:g}")
+    return float(value)

@@ -1,0 +1,43 @@
+"""Run the engine for a build's lines, cached by the build's content and the price version."""
+
+import hashlib
+import json
+
+from django.core.cache import cache
+
+from builds.inputs import Line, rig_from_lines
+from catalog.engine import specs as engine
+from catalog.engine.checks import check
+from catalog.services import price_version
+
+REPORT_TTL_S = 600
+
+
+def content_key(lines: list[Line], context: engine.Context) -> str:
+    content = [
+        [line.slug, line.category, line.name, line.spec, line.quantity, line.placement] for line in lines
+    ]
+    context_data = [
+        context.circuit_volts,
+        context.circuit_amps,
+        context.kwh_price,
+        context.hours_per_day,
+        context.currency,
+        list(context.workloads),
+    ]
+    raw = json.dumps([content, context_data], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def report_for(lines: list[Line], context: engine.Context) -> dict:
+    """The engine's report as a JSON-ready dict (findings, lanes, power, thermal, ...)."""
+    key = f"report:{price_version()}:{content_key(lines, context)}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    report = check(rig_from_lines(lines, prices=True), context).to_dict()
+    report["part_index"] = {
+        f"{line.slug}#{i}" if line.slug else f"custom-{i}": i for i, line in enumerate(lines)
+    }
+    cache.set(key, report, REPORT_TTL_S)
+    return report

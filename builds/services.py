@@ -1,0 +1,159 @@
+"""Build write paths: create, save (every save a revision), fork, edit tokens."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from builds.models import Build, BuildItem, BuildRevision, Visibility
+from catalog.models import Part
+
+
+@dataclass
+class ItemInput:
+    """One line of a build as the forms and the API give it (already validated)."""
+
+    part: Part | None = None
+    custom_category: str = ""
+    custom_name: str = ""
+    custom_spec: dict = field(default_factory=dict)
+    quantity: int = 1
+    placement: dict = field(default_factory=dict)
+    price_paid_amount: Decimal | None = None
+    price_paid_currency: str = ""
+    price_paid_condition: str = ""
+
+    @classmethod
+    def from_item(cls, item: BuildItem) -> "ItemInput":
+        return cls(
+            part=item.part,
+            custom_category=item.custom_category,
+            custom_name=item.custom_name,
+            custom_spec=item.custom_spec,
+            quantity=item.quantity,
+            placement=item.placement,
+            price_paid_amount=item.price_paid_amount,
+            price_paid_currency=item.price_paid_currency,
+            price_paid_condition=item.price_paid_condition,
+        )
+
+
+def edit_token_new() -> tuple[str, str]:
+    token = secrets.token_urlsafe(24)
+    return token, edit_token_hash(token)
+
+
+def edit_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def edit_token_valid(build: Build, token: str | None) -> bool:
+    if not token:
+        return False
+    # Constant-time comparison of the hashes: no timing oracle on the stored value.
+    return hmac.compare_digest(edit_token_hash(token), build.edit_token_hash)
+
+
+def item_snapshot(item: BuildItem) -> dict:
+    return {
+        "slug": item.part.slug if item.part_id else None,
+        "part_name": item.part.name if item.part_id else None,
+        "category": item.category,
+        "custom_name": item.custom_name,
+        "custom_spec": item.custom_spec,
+        "quantity": item.quantity,
+        "placement": item.placement,
+        "saved_price_usd": str(item.saved_price_usd) if item.saved_price_usd is not None else None,
+        "price_paid": (
+            {
+                "amount": str(item.price_paid_amount),
+                "currency": item.price_paid_currency,
+                "condition": item.price_paid_condition,
+            }
+            if item.price_paid_amount is not None
+            else None
+        ),
+    }
+
+
+def build_snapshot(build: Build, items: list[BuildItem]) -> dict:
+    return {
+        "name": build.name,
+        "description": build.description,
+        "visibility": build.visibility,
+        "currency": build.currency,
+        "context": build.context,
+        "workloads": build.workloads,
+        "items": [item_snapshot(i) for i in items],
+    }
+
+
+def write_items(build: Build, items: list[ItemInput]) -> list[BuildItem]:
+    build.items.all().delete()
+    rows = [
+        BuildItem(
+            build=build,
+            position=index,
+            part=item.part,
+            custom_category=item.custom_category if item.part is None else "",
+            custom_name=item.custom_name if item.part is None else "",
+            custom_spec=item.custom_spec if item.part is None else {},
+            quantity=item.quantity,
+            placement=item.placement,
+            saved_price_usd=item.part.price_usd if item.part is not None else None,
+            price_paid_amount=item.price_paid_amount,
+            price_paid_currency=item.price_paid_currency,
+            price_paid_condition=item.price_paid_condition,
+        )
+        for index, item in enumerate(items)
+    ]
+    return BuildItem.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def build_save(*, build: Build, items: list[ItemInput], by=None, note: str = "") -> Build:
+    """Save a build and its items; every save appends a revision. Concurrent saves each get their own
+    revision number (the counter is incremented in the database under a row lock)."""
+    is_new = build.pk is None
+    if is_new:
+        build.save()
+    else:
+        Build.objects.select_for_update().filter(pk=build.pk).first()
+        build.save()
+    saved = write_items(build, items)
+    Build.objects.filter(pk=build.pk).update(revision_count=F("revision_count") + 1)
+    build.refresh_from_db(fields=["revision_count", "updated_at"])
+    BuildRevision.objects.create(
+        build=build,
+        number=build.revision_count,
+        snapshot=build_snapshot(build, saved),
+        note=note[:200] or ("created" if is_new else "saved"),
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    return build
+
+
+def build_create(*, name: str, items: list[ItemInput], by=None, **fields) -> tuple[Build, str]:
+    token, token_hash = edit_token_new()
+    owner = by if getattr(by, "is_authenticated", False) else None
+    build = Build(name=name, edit_token_hash=token_hash, owner=owner, **fields)
+    return build_save(build=build, items=items, by=by, note="created"), token
+
+
+def build_fork(*, build: Build, by=None) -> tuple[Build, str]:
+    items = [ItemInput.from_item(i) for i in build.items.select_related("part")]
+    return build_create(
+        name=f"{build.name} (fork)"[:200],
+        items=items,
+        by=by,
+        description=build.description,
+        currency=build.currency,
+        context=build.context,
+        workloads=build.workloads,
+        forked_from=build,
+        visibility=Visibility.UNLISTED,
+    )

@@ -1,0 +1,191 @@
+"""The configurator's state in the URL, so every change is a shareable link and the back button works.
+
+A line is one `l` query parameter: `<slug>*<qty>` followed by placement flags separated by `~`:
+`s1.4` slots per unit, `r` on a riser (`r1` an x1 extender), `p0.1` PSU unit per GPU, `w300` power limit.
+A custom part is `c:<base64url JSON {category, name, spec}>*<qty>...`. Context: `circuit`, `kwh`,
+`hours`, `cur`. Example: `?l=nvidia-geforce-rtx-4090-fe*2~s1.5&l=amd-ryzen-9-7950x*1&circuit=120v-20a`.
+"""
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from builds.inputs import MAX_ITEMS, InputError, Line
+from catalog.engine import specs as engine
+
+CIRCUIT_CHOICES = [
+    ("120v-15a", "120 V / 15 A (North America)"),
+    ("120v-20a", "120 V / 20 A (North America)"),
+    ("230v-10a", "230 V / 10 A"),
+    ("230v-13a", "230 V / 13 A (UK)"),
+    ("230v-16a", "230 V / 16 A (EU)"),
+    ("240v-30a", "240 V / 30 A (dedicated circuit)"),
+]
+CIRCUIT_RE = re.compile(r"^(\d{2,3})v-(\d{1,3})a$")
+CURRENCIES = ["USD", "EUR", "CNY", "GBP", "JPY"]
+
+
+@dataclass
+class State:
+    lines: list[Line] = field(default_factory=list)
+    circuit: str = "120v-15a"
+    kwh_price: float | None = None
+    hours_per_day: float | None = None
+    currency: str = "USD"
+    errors: list[str] = field(default_factory=list)
+
+    def context_data(self) -> dict:
+        data = {"circuit": circuit_value(self.circuit), "currency": self.currency}
+        if self.kwh_price is not None:
+            data["kwh_price"] = self.kwh_price
+        if self.hours_per_day is not None:
+            data["hours_per_day"] = self.hours_per_day
+        return data
+
+    def context(self) -> engine.Context:
+        return engine.parse_context(self.context_data())
+
+    def query(self, lines: list[Line] | None = None) -> str:
+        params = [("l", encode_line(line)) for line in (self.lines if lines is None else lines)]
+        if self.circuit != "120v-15a":
+            params.append(("circuit", self.circuit))
+        if self.kwh_price is not None:
+            params.append(("kwh", f"{self.kwh_price:g}"))
+        if self.hours_per_day is not None:
+            params.append(("hours", f"{self.hours_per_day:g}"))
+        if self.currency != "USD":
+            params.append(("cur", self.currency))
+        return urlencode(params, safe="*~.:,")
+
+
+def circuit_value(label: str) -> str | dict:
+    """A named circuit as the engine knows it, else {volts, amps} from a label such as "220v-10a"."""
+    if label in engine.CIRCUITS:
+        return label
+    volts, amps = CIRCUIT_RE.match(label).groups()
+    return {"volts": int(volts), "amps": int(amps)}
+
+
+def circuit_label(value) -> str:
+    if isinstance(value, dict):
+        return f"{value.get('volts', 120):g}v-{value.get('amps', 15):g}a"
+    return value if isinstance(value, str) else "120v-15a"
+
+
+def encode_line(line: Line) -> str:
+    if line.slug:
+        head = line.slug
+    else:
+        payload = json.dumps(
+            {"category": line.category, "name": line.name, "spec": line.spec}, separators=(",", ":")
+        )
+        head = "c:" + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    flags = [f"{head}*{line.quantity}"]
+    p = line.placement
+    if p.get("slots"):
+        flags.append("s" + ".".join(str(s) for s in p["slots"]))
+    if p.get("riser"):
+        flags.append("r" + (str(p["riser_width"]) if p.get("riser_width") else ""))
+    if p.get("psu"):
+        flags.append("p" + ".".join(str(s) for s in p["psu"]))
+    if p.get("power_limit_w"):
+        flags.append(f"w{p['power_limit_w']:g}")
+    return "~".join(flags)
+
+
+def _ints(text: str, where: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(".") if x != ""]
+    except ValueError:
+        raise InputError(where, f"{text!r} is not a list of numbers") from None
+
+
+def decode_line(token: str, index: int) -> Line:
+    where = f"line {index + 1}"
+    head, *flags = token.split("~")
+    name_part, _, qty_text = head.partition("*")
+    try:
+        quantity = int(qty_text or "1")
+    except ValueError:
+        raise InputError(where, f"quantity {qty_text!r} is not a number") from None
+    if not 1 <= quantity <= 16:
+        raise InputError(where, "quantity must be between 1 and 16")
+    line = Line(quantity=quantity)
+    if name_part.startswith("c:"):
+        try:
+            raw = base64.urlsafe_b64decode(name_part[2:] + "=" * (-len(name_part[2:]) % 4))
+            data = json.loads(raw)
+            line.category, line.name, line.spec = data["category"], str(data["name"])[:200], data["spec"]
+            engine.spec_from_dict(line.category, line.spec)
+        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise InputError(where, f"custom part is malformed ({exc})") from None
+    else:
+        line.slug = name_part
+    for flag in flags:
+        kind, rest = flag[:1], flag[1:]
+        if kind == "s":
+            line.placement["slots"] = _ints(rest, where)
+        elif kind == "r":
+            line.placement["riser"] = True
+            if rest:
+                line.placement["riser_width"] = _ints(rest, where)[0]
+        elif kind == "p":
+            line.placement["psu"] = _ints(rest, where)
+        elif kind == "w":
+            try:
+                line.placement["power_limit_w"] = float(rest)
+            except ValueError:
+                raise InputError(where, f"power limit {rest!r} is not a number") from None
+        elif flag:
+            raise InputError(where, f"unknown flag {flag!r}")
+    return line
+
+
+def _number(params, key: str, lo: float, hi: float, errors: list[str]) -> float | None:
+    raw = params.get(key, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        errors.append(f"{key}: {raw!r} is not a number")
+        return None
+    if not lo <= value <= hi or value != value:
+        errors.append(f"{key}: must be between {lo:g} and {hi:g}")
+        return None
+    return value
+
+
+def state_from_params(params) -> State:
+    """Parse the query (or form) parameters; bad lines are dropped with an error, never a 500."""
+    state = State()
+    for index, token in enumerate(params.getlist("l")[:MAX_ITEMS]):
+        try:
+            state.lines.append(decode_line(token, index))
+        except InputError as exc:
+            state.errors.append(f"{exc.field}: {exc.message}")
+    circuit = params.get("circuit", "120v-15a")
+    match = CIRCUIT_RE.match(circuit)
+    if circuit in engine.CIRCUITS or (match and 90 <= int(match[1]) <= 480 and 1 <= int(match[2]) <= 100):
+        state.circuit = circuit
+    else:
+        state.errors.append(f"circuit: {circuit[:40]!r} is not a known circuit")
+    state.kwh_price = _number(params, "kwh", 0, 10, state.errors)
+    state.hours_per_day = _number(params, "hours", 0, 24, state.errors)
+    currency = params.get("cur", "USD")
+    state.currency = currency if currency in CURRENCIES else "USD"
+    return state
+
+
+def state_from_build(build, lines: list[Line]) -> State:
+    context = build.context or {}
+    return State(
+        lines=lines,
+        circuit=circuit_label(context.get("circuit", "120v-15a")),
+        kwh_price=context.get("kwh_price"),
+        hours_per_day=context.get("hours_per_day"),
+        currency=build.currency,
+    )

@@ -1,0 +1,248 @@
+"""Thin views: configurator, shared page, fork, revisions, compare, exports, planner."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
+from django_ratelimit.decorators import ratelimit
+
+from builds import exports, selectors, services
+from builds.configurator import (
+    CATEGORY_ORDER,
+    apply_overrides,
+    page_context,
+    picker_candidates,
+    resolve_state,
+)
+from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
+from builds.forms import BuildSaveForm, PickerForm
+from builds.models import Build, BuildRevision, Visibility
+from builds.state import CIRCUIT_CHOICES, CURRENCIES, State, state_from_build, state_from_params
+from catalog.specs import spec_for
+
+EDIT_COOKIE = "rigsite_edit_{}"
+EDIT_COOKIE_AGE_S = 365 * 24 * 3600
+
+
+def can_edit(request, build: Build) -> bool:
+    if build.owner_id and request.user.is_authenticated and build.owner_id == request.user.pk:
+        return True
+    return services.edit_token_valid(build, request.COOKIES.get(EDIT_COOKIE.format(build.share_id)))
+
+
+def remember_edit_token(response, build: Build, token: str):
+    response.set_cookie(
+        EDIT_COOKIE.format(build.share_id),
+        token,
+        max_age=EDIT_COOKIE_AGE_S,
+        httponly=True,
+        samesite="Lax",
+        secure=getattr(settings, "RIGSITE_EDIT_COOKIE_SECURE", False),
+    )
+    return response
+
+
+def diagrams(context: dict) -> dict:
+    board = next(
+        (line for line in context["state"].lines if line.category == "motherboard" and line.part), None
+    )
+    report = context["report"]
+    return {
+        "slot_svg": slot_layout_svg(spec_for(board.part) if board else None, report),
+        "power_svg": power_bars_svg(report),
+        "thermal_svg": thermal_gauge_svg(report),
+    }
+
+
+def configurator_response(request, state: State, base_path: str, extra: dict):
+    resolve_state(state)
+    context = page_context(state, base_path) | extra
+    context |= diagrams(context)
+    circuits = CIRCUIT_CHOICES + (
+        [] if state.circuit in dict(CIRCUIT_CHOICES) else [(state.circuit, state.circuit)]
+    )
+    context |= {"circuit_choices": circuits, "currencies": CURRENCIES, "categories": CATEGORY_ORDER}
+    if request.htmx and not request.htmx.history_restore_request:
+        response = TemplateResponse(request, "builds/edit.html#configurator", context)
+        return push_url(response, f"{base_path}?{state.query()}")
+    return TemplateResponse(request, "builds/edit.html", context)
+
+
+def state_for_request(request) -> tuple[State, bool]:
+    state = state_from_params(request.GET)
+    return state, apply_overrides(state, request.GET)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def build_new(request):
+    if request.method == "POST":
+        return build_create_post(request)
+    state, changed = state_for_request(request)
+    if changed and not request.htmx:
+        return HttpResponseRedirect(f"{request.path}?{state.query()}")
+    return configurator_response(request, state, request.path, {"build": None, "save_form": BuildSaveForm()})
+
+
+@ratelimit(key="ip", rate="rigsite.ratelimits.writes", method="POST", block=True)
+def build_create_post(request):
+    state = state_from_params(request.POST)
+    apply_overrides(state, request.POST)
+    form = BuildSaveForm(request.POST)
+    resolve_state(state)
+    if not form.is_valid() or not state.lines:
+        if not state.lines:
+            form.add_error(None, "Add at least one part before saving.")
+        return configurator_response(request, state, "/builds/new/", {"build": None, "save_form": form})
+    build, token = services.build_create(
+        items=selectors.item_inputs(state.lines),
+        by=request.user,
+        context=state.context_data() | {"currency": None},
+        currency=state.currency,
+        **form.cleaned_data,
+    )
+    Build.objects.filter(pk=build.pk).update(
+        context={k: v for k, v in state.context_data().items() if k != "currency"}
+    )
+    response = HttpResponseRedirect(f"/b/{build.share_id}/edit/")
+    return remember_edit_token(response, build, token)
+
+
+def build_for_view(share_id: str) -> Build:
+    return get_object_or_404(Build, share_id=share_id)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request", "Cookie")
+@ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+def build_edit(request, share_id: str):
+    build = build_for_view(share_id)
+    if not can_edit(request, build):
+        return TemplateResponse(request, "builds/no_edit.html", {"build": build}, status=403)
+    if request.method == "POST":
+        return build_edit_post(request, build)
+    if "l" in request.GET or "circuit" in request.GET:
+        state, changed = state_for_request(request)
+        if changed and not request.htmx:
+            return HttpResponseRedirect(f"{request.path}?{state.query()}")
+    else:
+        state = state_from_build(build, selectors.build_lines(build))
+    form = BuildSaveForm(
+        initial={"name": build.name, "description": build.description, "visibility": build.visibility}
+    )
+    return configurator_response(request, state, request.path, {"build": build, "save_form": form})
+
+
+@ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
+def build_edit_post(request, build: Build):
+    state = state_from_params(request.POST)
+    apply_overrides(state, request.POST)
+    resolve_state(state)
+    form = BuildSaveForm(request.POST)
+    if not form.is_valid():
+        return configurator_response(request, state, request.path, {"build": build, "save_form": form})
+    with transaction.atomic():
+        build = Build.objects.select_for_update().get(pk=build.pk)
+        for key, value in form.cleaned_data.items():
+            if key != "visibility" or build.visibility != Visibility.FEATURED:
+                setattr(build, key, value)
+        build.currency = state.currency
+        build.context = {k: v for k, v in state.context_data().items() if k != "currency"}
+        services.build_save(
+            build=build, items=selectors.item_inputs(state.lines), by=request.user, note="saved"
+        )
+    return HttpResponseRedirect(f"/b/{build.share_id}/")
+
+
+@require_GET
+@ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+def build_picker(request, category: str):
+    if category not in dict(CATEGORY_ORDER):
+        raise Http404("unknown category")
+    state = state_from_params(request.GET)
+    resolve_state(state)
+    base_path = request.GET.get("base", "/builds/new/")
+    if not (base_path == "/builds/new/" or (base_path.startswith("/b/") and base_path.endswith("/edit/"))):
+        base_path = "/builds/new/"
+    form = PickerForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {"q": "", "sort": "price", "all": False}
+    candidates = picker_candidates(
+        state, category, q=filters["q"], show_all=filters["all"], sort=filters["sort"] or "price"
+    )
+    for candidate in candidates:
+        candidate["add_url"] = f"{base_path}?{state.query(candidate['lines'])}"
+    context = {
+        "category": category,
+        "candidates": candidates,
+        "form": form,
+        "state": state,
+        "base_path": base_path,
+    }
+    return TemplateResponse(request, "builds/picker.html", context)
+
+
+@require_GET
+@vary_on_headers("Cookie")
+@ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+def build_detail(request, share_id: str):
+    build = build_for_view(share_id)
+    lines = selectors.build_lines(build)
+    state = state_from_build(build, lines)
+    fmt = request.GET.get("format")
+    if fmt in exports.FORMATS:
+        return exports.export_response(build, state, fmt)
+    if fmt:
+        return JsonResponse({"error": {"field": "format", "message": "md, csv or json"}}, status=400)
+    context = page_context(state, f"/b/{share_id}/edit/")
+    context |= diagrams(context)
+    context |= {
+        "build": build,
+        "can_edit": can_edit(request, build),
+        "saved_items": exports.price_rows(build, lines, state.currency),
+        "ownership": exports.cost_of_ownership(build, state, context["report"]),
+        "revisions": build.revisions.all()[:20],
+        "print": request.GET.get("print") == "1",
+    }
+    return TemplateResponse(request, "builds/detail.html", context)
+
+
+@require_POST
+@ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
+def build_fork_view(request, share_id: str):
+    build = build_for_view(share_id)
+    fork, token = services.build_fork(build=build, by=request.user)
+    return remember_edit_token(HttpResponseRedirect(f"/b/{fork.share_id}/edit/"), fork, token)
+
+
+@require_GET
+def build_revision(request, share_id: str, number: int):
+    build = build_for_view(share_id)
+    revision = get_object_or_404(BuildRevision, build=build, number=number)
+    return TemplateResponse(request, "builds/revision.html", {"build": build, "revision": revision})
+
+
+@require_GET
+@ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+def compare(request):
+    from builds.compare import compare_context
+
+    ids = [s for s in request.GET.get("b", "").replace(" ", "").split(",") if s][:4]
+    return TemplateResponse(request, "builds/compare.html", compare_context(ids))
+
+
+@require_GET
+def plan(request):
+    from builds.planner import plan_context
+
+    return TemplateResponse(request, "builds/plan.html", plan_context(request.GET))
+
+
+def forbidden(request, exception=None):
+    if isinstance(exception, PermissionDenied):
+        return HttpResponse("Forbidden", status=403)
+    return HttpResponse("Forbidden", status=403)
