@@ -205,6 +205,8 @@ def _place_gpus(state: State) -> None:
         if u.slot not in state.slots:
             state.missing_slot.append(u)
             continue
+        if not u.riser and _phys(state.slots[u.slot]) < 16:
+            state.too_narrow.append(u)
         if not u.riser and not _fits_case(state, u, u.slot):
             rows = state.rig.case.spec.expansion_slots
             state.case_overhang.append((u, rows))
@@ -483,6 +485,16 @@ def check_slots(state: State) -> list[Finding]:
                 "fit",
                 f"{u.label} is placed in slot {u.slot}, which is not in {where} "
                 f"(slots: {', '.join(str(p) for p in sorted(state.slots)) or 'none'}).",
+                (u.part.id,),
+            )
+        )
+    for u in state.too_narrow:
+        out.append(
+            error(
+                "SLOTS_EXHAUSTED",
+                "fit",
+                f"{u.label} is placed in slot {u.slot}, a physical x{_phys(state.slots[u.slot])} slot: an x16 "
+                "card needs an x16 slot, or a riser / extender (set riser).",
                 (u.part.id,),
             )
         )

@@ -50,6 +50,7 @@ class State:
     obstructed: list[tuple[Unit, Unit]] = field(default_factory=list)  # (covered card, covering card)
     unplaced: list[Unit] = field(default_factory=list)
     missing_slot: list[Unit] = field(default_factory=list)
+    too_narrow: list[Unit] = field(default_factory=list)
     case_overhang: list[tuple[Unit, int]] = field(default_factory=list)
     bifurcation: list[dict] = field(default_factory=list)
     sharing: list[dict] = field(default_factory=list)

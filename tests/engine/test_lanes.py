@@ -113,6 +113,7 @@ def test_bifurcation_supported_unsupported_unverified():
     assert all(x["riser"] for x in four.lanes if x["kind"] == "gpu")
     assert "GPU_SLOT_OBSTRUCTED" not in four.codes
     two = run(rig(gpu=_gpu(quantity=2, slots=[1, 1])))
+    assert not two.codes & {"BIFURCATION_UNSUPPORTED", "BIFURCATION_UNVERIFIED"}
     assert [x["width"] for x in two.lanes if x["kind"] == "gpu"] == [8, 8]
     slots = [dict(s) for s in BOARD["pcie_slots"]]
     slots[0]["bifurcation"] = ["x8x8"]
@@ -207,3 +208,16 @@ def test_lane_map_lists_nvme_drives():
     r = run(rig())
     (d,) = [x for x in r.lanes if x["kind"] == "nvme"]
     assert d["slot"] == "M2_1" and d["width"] == 4 and d["gen"] == 4 and d["source"] == "cpu"
+
+
+def test_card_in_an_x1_slot_needs_an_extender():
+    r = run(rig(gpu=_gpu(slots=[2])))
+    (f,) = r.find("SLOTS_EXHAUSTED")
+    assert "physical x1 slot" in f.message
+    assert "SLOTS_EXHAUSTED" not in codes(rig(gpu=_gpu(slots=[2], riser_width=1)))
+
+
+def test_slot_that_is_not_on_the_board():
+    r = run(rig(gpu=_gpu(slots=[9])))
+    (f,) = r.find("SLOTS_EXHAUSTED")
+    assert "slot 9" in f.message and "1, 2, 5, 7" in f.message

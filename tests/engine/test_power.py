@@ -113,6 +113,7 @@ def test_user_psu_assignment_is_honoured():
     r = run(rig(gpu=_gpus(2, psu=[1, 1]), psu=_psu(quantity=2, wattage_w=1000)))
     assert [g["psu"] for g in r.power["gpus"]] == [1, 1]
     assert r.power["psus"][1]["sustained_w"] == pytest.approx(900)
+    assert "PSU_ASSIGNMENT_INVALID" not in r.codes
     r = run(rig(gpu=_gpus(2, psu=[0, 2]), psu=_psu(quantity=2, wattage_w=1000)))
     assert "PSU_ASSIGNMENT_INVALID" in r.codes
 

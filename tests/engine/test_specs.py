@@ -62,6 +62,8 @@ def test_board_topology_is_parsed_sorted_and_frozen():
         ("gpu", {"board_power_w": 350, "transient_peak_w": 300}, "gpu.transient_peak_w"),
         ("cpu", {"cores": 8, "threads": 4}, "cpu.threads"),
         ("psu", {"efficiency": "diamond"}, "psu.efficiency"),
+        ("psu", {"wattage_w": 1e-300}, "psu.wattage_w"),  # below a sane minimum (10 W)
+        ("fan", {"airflow_cfm": 0.001}, "fan.airflow_cfm"),
         ("case", {"form_factors": ["ATX", "BTX"]}, "case.form_factors[1]"),
         ("motherboard", {"pcie_slots": [{"position": 17}]}, "motherboard.pcie_slots[0].position"),
         ("motherboard", {"pcie_slots": [{"position": 0}]}, "motherboard.pcie_slots[0].position"),
