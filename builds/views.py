@@ -22,7 +22,7 @@ from builds.configurator import (
 from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.forms import BuildSaveForm, PickerForm
 from builds.models import Build, BuildRevision, Visibility
-from builds.state import CIRCUIT_CHOICES, CURRENCIES, State, state_from_build, state_from_params
+from builds.state import CIRCUIT_CHOICES, CURRENCIES, State, encode_line, state_from_build, state_from_params
 from catalog.specs import spec_for
 
 EDIT_COOKIE = "rigsite_edit_{}"
@@ -178,12 +178,15 @@ def build_picker(request, category: str):
         candidate["add_url"] = f"{base_path}?{state.query(candidate['lines'])}"
     context = {
         "category": category,
+        "category_label": dict(CATEGORY_ORDER)[category],
         "candidates": candidates,
         "form": form,
         "state": state,
+        "tokens": [encode_line(line) for line in state.lines],
         "base_path": base_path,
     }
-    return TemplateResponse(request, "builds/picker.html", context)
+    template = "builds/picker.html#results" if request.htmx else "builds/picker.html"
+    return TemplateResponse(request, template, context)
 
 
 @require_GET

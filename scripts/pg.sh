@@ -17,6 +17,8 @@ pg_start() {
   as_pg "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null
   as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
   export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/rigsite"
+  # For the fault tests, which restart this server under load.
+  export RIGSITE_PG_BIN="$bin" RIGSITE_PG_DATA="$PG_DIR/data" RIGSITE_PG_PORT="$PG_PORT" RIGSITE_PG_LOG="$PG_DIR/log"
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres rigsite
   echo "== PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
 }

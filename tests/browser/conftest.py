@@ -50,7 +50,15 @@ class PageWatch:
         self.console_errors: list[str] = []
         self.external_requests: list[str] = []
         self.requests: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
+        page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error"
+                and self.console_errors.append(
+                    f"{msg.text} at {msg.location.get('url')}:{msg.location.get('lineNumber')}"
+                )
+            ),
+        )
         page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
         page.on("request", self._on_request)
 
