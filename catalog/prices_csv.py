@@ -6,12 +6,13 @@ any rejected row imports nothing (IMPORT_EXPORT_USE_TRANSACTIONS), and the repor
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 
 import tablib
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from import_export import fields, resources
-from import_export.widgets import ForeignKeyWidget
+from import_export.widgets import DateTimeWidget, ForeignKeyWidget
 
 from catalog.models import Part, PriceQuote
 from catalog.services import part_price_refresh, price_version_bump
@@ -19,8 +20,25 @@ from catalog.services import part_price_refresh, price_version_bump
 CSV_COLUMNS = ["part", "amount", "currency", "condition", "source", "url", "observed_at"]
 
 
+class IsoDateTimeWidget(DateTimeWidget):
+    """ISO 8601 date or date-time ("2026-11-01" or "2026-11-01T12:00:00+00:00"); naive means UTC."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        parsed = parse_datetime(text)
+        if parsed is None:
+            day = parse_date(text)
+            if day is None:
+                raise ValueError(f"{text!r} is not an ISO date or date-time")
+            parsed = datetime.combine(day, datetime.min.time())
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
 class PriceQuoteResource(resources.ModelResource):
     part = fields.Field(attribute="part", column_name="part", widget=ForeignKeyWidget(Part, field="slug"))
+    observed_at = fields.Field(attribute="observed_at", column_name="observed_at", widget=IsoDateTimeWidget())
 
     class Meta:
         model = PriceQuote
