@@ -246,3 +246,38 @@ def picker_candidates(
         if len(results) >= PICKER_LIMIT:
             break
     return results
+
+
+def parse_custom_spec(category: str, text: str) -> dict:
+    """`key = value` lines into inline spec fields: numbers, true/false, comma lists for list fields.
+    The engine's strict spec_from_dict then checks names, types and ranges (its error names the field)."""
+    from catalog.engine import specs as engine
+
+    spec = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = (part.strip() for part in line.partition("="))
+        if not sep or not key:
+            raise InputError(f"spec line {number}", "write it as name = value, e.g. vram_gb = 24")
+        lowered = value.lower()
+        if lowered in ("true", "yes"):
+            spec[key] = True
+        elif lowered in ("false", "no"):
+            spec[key] = False
+        elif key in ("form_factors", "sockets", "bifurcation"):
+            spec[key] = [v.strip() for v in value.split(",") if v.strip()]
+        else:
+            try:
+                number_value = float(value)
+                spec[key] = (
+                    int(number_value) if number_value.is_integer() and "." not in value else number_value
+                )
+            except ValueError:
+                spec[key] = value
+    try:
+        engine.spec_from_dict(category, spec)
+    except engine.SpecError as exc:
+        raise InputError(exc.field, exc.message) from None
+    return spec

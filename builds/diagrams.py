@@ -177,7 +177,7 @@ def power_bars_svg(report: dict) -> str:
 def thermal_gauge_svg(report: dict) -> str:
     thermal = report.get("thermal", {})
     if thermal.get("open_frame"):
-        return format_html(
+        return mark_safe(
             '<p class="small mb-0">Open frame: the cards breathe room air; no case temperature rise.</p>'
         )
     rise = thermal.get("case_air_rise_c")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/openapi.json", api.openapi_view, name="api-openapi"),
     path("builds/new/", views.build_new, name="build-new"),
     path("builds/pick/<str:category>/", views.build_picker, name="build-picker"),
+    path("builds/custom/", views.build_custom_part, name="build-custom"),
     path("b/<str:share_id>/", views.build_detail, name="build-detail"),
     path("b/<str:share_id>/edit/", views.build_edit, name="build-edit"),
     path("b/<str:share_id>/fork/", views.build_fork_view, name="build-fork"),

@@ -16,11 +16,13 @@ from builds.configurator import (
     CATEGORY_ORDER,
     apply_overrides,
     page_context,
+    parse_custom_spec,
     picker_candidates,
     resolve_state,
 )
 from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.forms import BuildSaveForm, PickerForm
+from builds.inputs import InputError, Line
 from builds.models import Build, BuildRevision, Visibility
 from builds.state import CIRCUIT_CHOICES, CURRENCIES, State, encode_line, state_from_build, state_from_params
 from catalog.specs import spec_for
@@ -166,9 +168,7 @@ def build_picker(request, category: str):
         raise Http404("unknown category")
     state = state_from_params(request.GET)
     resolve_state(state)
-    base_path = request.GET.get("base", "/builds/new/")
-    if not (base_path == "/builds/new/" or (base_path.startswith("/b/") and base_path.endswith("/edit/"))):
-        base_path = "/builds/new/"
+    base_path = safe_base_path(request.GET.get("base", ""))
     form = PickerForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {"q": "", "sort": "price", "all": False}
     candidates = picker_candidates(
@@ -187,6 +187,38 @@ def build_picker(request, category: str):
     }
     template = "builds/picker.html#results" if request.htmx else "builds/picker.html"
     return TemplateResponse(request, template, context)
+
+
+@require_GET
+def build_custom_part(request):
+    """Add a custom part (typed specs, validated by the engine) to the state, then show the build."""
+    state = state_from_params(request.GET)
+    base_path = safe_base_path(request.GET.get("base", ""))
+    category = request.GET.get("category", "")
+    name = request.GET.get("name", "").strip()[:200] or "Custom part"
+    try:
+        if category not in dict(CATEGORY_ORDER):
+            raise InputError("category", "choose a category")
+        spec = parse_custom_spec(category, request.GET.get("spec", ""))
+        quantity = int(request.GET.get("quantity", "1") or 1)
+        if not 1 <= quantity <= 16:
+            raise InputError("quantity", "between 1 and 16")
+    except (InputError, ValueError) as exc:
+        state.errors.append(
+            f"custom part: {getattr(exc, 'field', 'quantity')}: {getattr(exc, 'message', exc)}"
+        )
+        return configurator_response(request, state, base_path, {"build": None, "save_form": BuildSaveForm()})
+    state.lines.append(Line(category=category, name=name, spec=spec, quantity=quantity))
+    url = f"{base_path}?{state.query()}"
+    if request.htmx:
+        return configurator_response(request, state, base_path, {"build": None, "save_form": BuildSaveForm()})
+    return HttpResponseRedirect(url)
+
+
+def safe_base_path(base_path: str) -> str:
+    if base_path.startswith("/b/") and base_path.endswith("/edit/") and base_path.count("/") == 4:
+        return base_path
+    return "/builds/new/"
 
 
 @require_GET

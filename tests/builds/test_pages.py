@@ -161,3 +161,17 @@ def test_example_builds_show_the_verdicts_their_authors_met(client, seed_catalog
     assert not {f for f in single if f in {"PSU_INSUFFICIENT", "GPU_SLOT_OBSTRUCTED", "CIRCUIT_OVERLOAD"}}
     iva, _ = codes("iva-2x-3090-open-frame")
     assert not {"TRANSIENT_RISK", "PSU_INSUFFICIENT"} & iva
+
+
+def test_custom_part_with_typed_specs(client, seed_catalogue):
+    ok = client.get(
+        "/builds/custom/",
+        {"l": f"{GPU}*1", "category": "gpu", "name": "Blower 48G", "spec": "vram_gb = 48\nboard_power_w = 300\ncooler = blower"},
+    )
+    assert ok.status_code == 302 and "~" not in ok["Location"].split("&l=c:")[0]
+    page = client.get(ok["Location"]).content.decode()
+    assert "Blower 48G" in page and "72 GB" in page  # 24 + 48 GB of VRAM
+    bad = client.get("/builds/custom/", {"category": "gpu", "name": "x", "spec": "vram_gb = -1"})
+    assert bad.status_code == 200 and "gpu.vram_gb" in bad.content.decode()
+    junk = client.get("/builds/custom/", {"category": "gpu", "name": "x", "spec": "colour = red"})
+    assert "gpu.colour" in junk.content.decode()
