@@ -1,5 +1,7 @@
 """The OpenAPI 3.1 schema of the JSON API (served at /api/v1/openapi.json; schemathesis runs against it)."""
 
+from catalog.engine.specs import CATEGORIES, CIRCUITS
+
 NUMBER = {"type": "number"}
 INT = {"type": "integer"}
 
@@ -25,22 +27,7 @@ INLINE_PART = {
     "additionalProperties": False,
     "required": ["category"],
     "properties": {
-        "category": {
-            "type": "string",
-            "enum": [
-                "gpu",
-                "cpu",
-                "motherboard",
-                "memory",
-                "storage",
-                "psu",
-                "case",
-                "cooler",
-                "fan",
-                "riser",
-                "brace",
-            ],
-        },
+        "category": {"type": "string", "enum": list(CATEGORIES)},
         "name": {"type": "string", "maxLength": 200},
         "spec": {
             "type": "object",
@@ -52,7 +39,7 @@ INLINE_PART = {
 }
 CIRCUIT = {
     "oneOf": [
-        {"type": "string", "enum": ["120v-15a", "120v-20a", "230v-10a", "230v-13a", "230v-16a"]},
+        {"type": "string", "enum": list(CIRCUITS)},
         {
             "type": "object",
             "additionalProperties": False,

@@ -2,28 +2,19 @@
 
 from django.core.cache import cache
 
+from catalog.bootstrap import PRESET_COLUMNS
 from catalog.engine import estimator
 from catalog.models import ModelPreset
 
-PRESET_COLUMNS = (
-    "slug",
-    "name",
-    "params",
-    "layers",
-    "hidden",
-    "heads",
-    "kv_heads",
-    "intermediate",
-    "vocab",
-    "tied_embeddings",
-    "experts",
-    "experts_per_token",
-)
 PRESETS_CACHE_KEY = "catalog:model-presets"
 
 
 def preset_entry(preset: ModelPreset) -> dict:
-    entry = {k: getattr(preset, k) for k in PRESET_COLUMNS if getattr(preset, k) is not None}
+    entry = {
+        k: getattr(preset, k)
+        for k in PRESET_COLUMNS - {"source"} | {"slug"}
+        if getattr(preset, k) is not None
+    }
     entry.update({k: v for k, v in (preset.extra or {}).items() if k in estimator._ARCH_FIELDS})
     return entry
 
