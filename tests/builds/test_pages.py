@@ -166,7 +166,12 @@ def test_example_builds_show_the_verdicts_their_authors_met(client, seed_catalog
 def test_custom_part_with_typed_specs(client, seed_catalogue):
     ok = client.get(
         "/builds/custom/",
-        {"l": f"{GPU}*1", "category": "gpu", "name": "Blower 48G", "spec": "vram_gb = 48\nboard_power_w = 300\ncooler = blower"},
+        {
+            "l": f"{GPU}*1",
+            "category": "gpu",
+            "name": "Blower 48G",
+            "spec": "vram_gb = 48\nboard_power_w = 300\ncooler = blower",
+        },
     )
     assert ok.status_code == 302 and "~" not in ok["Location"].split("&l=c:")[0]
     page = client.get(ok["Location"]).content.decode()
