@@ -196,10 +196,15 @@ def page_context(state: State, base_path: str) -> dict:
         (cat, label, [r for r in rows if r["line"].category == cat], cat in SINGLE)
         for cat, label in CATEGORY_ORDER
     ]
+    auto_placed = {(p["part"], p["unit"]) for p in report.get("placement", []) if p.get("auto")}
+    lane_rows = [
+        lane | {"auto": (lane["part"], lane["unit"]) in auto_placed} for lane in report.get("lanes", [])
+    ]
     psu_units = sum(line.quantity for line in state.lines if line.category == Category.PSU)
     return {
         "state": state,
         "report": report,
+        "lane_rows": lane_rows,
         "rows_by_category": by_category,
         "finding_groups": grouped_findings(report, state),
         "totals": totals_for(state, report),

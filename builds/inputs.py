@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from catalog.engine import specs as engine
 from catalog.models import CATEGORY_ATTR, Part
+from catalog.services import price_version
 from catalog.specs import engine_part, spec_for
 
 MAX_ITEMS = 64
@@ -115,15 +116,34 @@ def resolve_lines(lines: list[Line]) -> list[Line]:
     return lines
 
 
+# Typed catalogue rows by (catalogue version, slug), per process. Every write to parts or prices bumps the
+# version (catalog.services.price_version_bump), so a stale row is never served; the re-check then needs no
+# query for parts it has seen. Rows are shared between requests and must be treated as read-only.
+_PART_CACHE: dict[tuple[int, str], Part] = {}
+PART_CACHE_MAX = 20_000
+
+
 def parts_by_slug(slugs) -> dict[str, Part]:
     if not slugs:
         return {}
-    rows = (
-        Part.objects.filter(slug__in=slugs)
-        .select_related(*CATEGORY_ATTR.values())
-        .prefetch_related("motherboard__pcie_slots", "motherboard__m2_sockets", "motherboard__lane_rules")
-    )
-    return {row.slug: row.typed() for row in rows}
+    version = price_version()
+    found = {slug: _PART_CACHE.get((version, slug)) for slug in slugs}
+    missing = [slug for slug, part in found.items() if part is None]
+    if missing:
+        rows = (
+            Part.objects.filter(slug__in=missing)
+            .select_related(*CATEGORY_ATTR.values())
+            .prefetch_related("motherboard__pcie_slots", "motherboard__m2_sockets", "motherboard__lane_rules")
+        )
+        if len(_PART_CACHE) > PART_CACHE_MAX:
+            _PART_CACHE.clear()
+        for row in rows:
+            found[row.slug] = _PART_CACHE[(version, row.slug)] = row.typed()
+    return {slug: part for slug, part in found.items() if part is not None}
+
+
+def part_cache_clear() -> None:
+    _PART_CACHE.clear()
 
 
 def rig_from_lines(lines: list[Line], *, prices: bool = False) -> engine.Rig:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.http import QueryDict
+
 from builds.inputs import MAX_ITEMS, InputError, Line
 from catalog.engine import specs as engine
 
@@ -26,6 +28,7 @@ CIRCUIT_CHOICES = [
 ]
 CIRCUIT_RE = re.compile(r"^(\d{2,3})v-(\d{1,3})a$")
 CURRENCIES = ["USD", "EUR", "CNY", "GBP", "JPY"]
+MAX_STATE_CHARS = 64 * 1024
 
 
 @dataclass
@@ -178,6 +181,14 @@ def state_from_params(params) -> State:
     currency = params.get("cur", "USD")
     state.currency = currency if currency in CURRENCIES else "USD"
     return state
+
+
+def state_from_form(params) -> State:
+    """Forms other than the state form itself (pickers, custom part, save) carry the whole state as one
+    `state` field holding the query string: one input instead of one per line in every form."""
+    if "state" in params:
+        return state_from_params(QueryDict(params.get("state", "")[:MAX_STATE_CHARS]))
+    return state_from_params(params)
 
 
 def state_from_build(build, lines: list[Line]) -> State:

@@ -24,7 +24,14 @@ from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.forms import BuildSaveForm, PickerForm
 from builds.inputs import InputError, Line
 from builds.models import Build, BuildRevision, Visibility
-from builds.state import CIRCUIT_CHOICES, CURRENCIES, State, encode_line, state_from_build, state_from_params
+from builds.state import (
+    CIRCUIT_CHOICES,
+    CURRENCIES,
+    State,
+    state_from_build,
+    state_from_form,
+    state_from_params,
+)
 from catalog.specs import spec_for
 
 EDIT_COOKIE = "rigsite_edit_{}"
@@ -93,7 +100,7 @@ def build_new(request):
 
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", method="POST", block=True)
 def build_create_post(request):
-    state = state_from_params(request.POST)
+    state = state_from_form(request.POST)
     apply_overrides(state, request.POST)
     form = BuildSaveForm(request.POST)
     resolve_state(state)
@@ -142,7 +149,7 @@ def build_edit(request, share_id: str):
 
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
 def build_edit_post(request, build: Build):
-    state = state_from_params(request.POST)
+    state = state_from_form(request.POST)
     apply_overrides(state, request.POST)
     resolve_state(state)
     form = BuildSaveForm(request.POST)
@@ -166,7 +173,7 @@ def build_edit_post(request, build: Build):
 def build_picker(request, category: str):
     if category not in dict(CATEGORY_ORDER):
         raise Http404("unknown category")
-    state = state_from_params(request.GET)
+    state = state_from_form(request.GET)
     resolve_state(state)
     base_path = safe_base_path(request.GET.get("base", ""))
     form = PickerForm(request.GET)
@@ -182,7 +189,7 @@ def build_picker(request, category: str):
         "candidates": candidates,
         "form": form,
         "state": state,
-        "tokens": [encode_line(line) for line in state.lines],
+        "query": state.query(),
         "base_path": base_path,
     }
     template = "builds/picker.html#results" if request.htmx else "builds/picker.html"
@@ -192,7 +199,7 @@ def build_picker(request, category: str):
 @require_GET
 def build_custom_part(request):
     """Add a custom part (typed specs, validated by the engine) to the state, then show the build."""
-    state = state_from_params(request.GET)
+    state = state_from_form(request.GET)
     base_path = safe_base_path(request.GET.get("base", ""))
     category = request.GET.get("category", "")
     name = request.GET.get("name", "").strip()[:200] or "Custom part"

@@ -2,6 +2,7 @@
 history of who changed what (django-simple-history), retire instead of delete."""
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils import timezone
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
@@ -47,6 +48,7 @@ class LaneRuleInline(admin.TabularInline):
 def retire_parts(modeladmin, request, queryset):
     for part in queryset:
         part_retire(part=part)
+    transaction.on_commit(price_version_bump)
     messages.success(request, f"Retired {queryset.count()} parts.")
 
 
@@ -70,6 +72,7 @@ class PartAdmin(SimpleHistoryAdmin):
         if not change:
             obj.category = next(c for c, m in models.CATEGORY_MODELS.items() if m is type(obj))
         super().save_model(request, obj, form, change)
+        transaction.on_commit(price_version_bump)  # cached reports and parts see the new spec
 
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)

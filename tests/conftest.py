@@ -25,6 +25,19 @@ EXTRA_SLUGS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test starts with empty caches: reports and parts are cached by content and catalogue version,
+    and a test's database is rolled back without the version bump a real commit would make."""
+    from django.core.cache import cache
+
+    from builds.inputs import part_cache_clear
+
+    cache.clear()
+    part_cache_clear()
+    yield
+
+
 @pytest.fixture
 def seed_catalogue(db):
     """The curated parts the five example builds use (plus a few to swap in), the rates and the examples."""

@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.models import CATEGORY_MODELS, Part
+from catalog.services import price_version_bump
 
 OPENDB_URL = "https://github.com/buildcores/buildcores-open-db"
 OPENDB_CREDIT = "Parts data from BuildCores OpenDB (https://github.com/buildcores/buildcores-open-db), ODC-By"
@@ -729,6 +730,7 @@ def import_opendb(path: str | Path, *, ref: str | None = None) -> ImportReport:
     with transaction.atomic():
         _write(mapped, report)
     report.seconds = time.perf_counter() - started
+    price_version_bump()  # cached parts and reports see the imported rows
     return report
 
 
