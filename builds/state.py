@@ -51,8 +51,11 @@ class State:
     def context(self) -> engine.Context:
         return engine.parse_context(self.context_data())
 
-    def query(self, lines: list[Line] | None = None) -> str:
-        params = [("l", encode_line(line)) for line in (self.lines if lines is None else lines)]
+    def query(self, lines: list[Line] | None = None, tokens: list[str] | None = None) -> str:
+        """The state as a query string; `tokens` (already encoded lines) skips encoding them again."""
+        if tokens is None:
+            tokens = [encode_line(line) for line in (self.lines if lines is None else lines)]
+        params = [("l", token) for token in tokens]
         if self.circuit != "120v-15a":
             params.append(("circuit", self.circuit))
         if self.kwh_price is not None:
