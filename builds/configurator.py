@@ -12,7 +12,7 @@ from django.utils.html import escape, format_html_join
 
 from builds.inputs import InputError, Line, parts_by_slug, resolve_lines
 from builds.reports import report_for
-from builds.state import State, encode_line
+from builds.state import DIGITS, State, encode_line
 from catalog.models import CATEGORY_MODELS, Category
 from catalog.services import exchange_rates, from_usd
 
@@ -49,7 +49,7 @@ def apply_overrides(state: State, params) -> bool:
     changed = False
     for index, line in enumerate(state.lines):
         q = params.get(f"q{index}")
-        if q and q.isdigit() and 1 <= int(q) <= 16 and int(q) != line.quantity:
+        if q and DIGITS.fullmatch(q) and 1 <= int(q) <= 16 and int(q) != line.quantity:
             line.quantity = int(q)
             for key in ("slots", "psu"):
                 line.placement.pop(key, None)
@@ -57,7 +57,7 @@ def apply_overrides(state: State, params) -> bool:
         for key, name in (("slots", f"s{index}"), ("psu", f"p{index}")):
             if name in params:
                 raw = params.get(name, "").replace(" ", "")
-                values = [int(v) for v in raw.split(",") if v.isdigit()]
+                values = [int(v) for v in raw.split(",") if DIGITS.fullmatch(v)]
                 new = values if len(values) == line.quantity else None
                 if new != line.placement.get(key):
                     changed = True
@@ -103,7 +103,7 @@ def resolve_state(state: State) -> None:
     good = []
     by_slug = parts_by_slug({line.slug for line in state.lines if line.slug})
     for index, line in enumerate(state.lines):
-        if line.slug and line.slug not in by_slug:
+        if line.slug is not None and line.slug not in by_slug:
             state.errors.append(f"line {index + 1}: no part {line.slug[:60]!r} in the catalogue")
             continue
         try:

@@ -26,9 +26,11 @@ CIRCUIT_CHOICES = [
     ("230v-16a", "230 V / 16 A (EU)"),
     ("240v-30a", "240 V / 30 A (dedicated circuit)"),
 ]
+DIGITS = re.compile(r"[0-9]{1,3}")
 CIRCUIT_RE = re.compile(r"^(\d{2,3})v-(\d{1,3})a$")
 CURRENCIES = ["USD", "EUR", "CNY", "GBP", "JPY"]
 MAX_STATE_CHARS = 64 * 1024
+MAX_TOKEN_CHARS = 8 * 1024
 
 
 @dataclass
@@ -103,14 +105,16 @@ def encode_line(line: Line) -> str:
 
 
 def _ints(text: str, where: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(".") if x != ""]
-    except ValueError:
-        raise InputError(where, f"{text!r} is not a list of numbers") from None
+    parts = [x for x in text.split(".") if x != ""]
+    if not all(DIGITS.fullmatch(x) for x in parts):
+        raise InputError(where, f"{text[:40]!r} is not a list of numbers")
+    return [int(x) for x in parts]
 
 
 def decode_line(token: str, index: int) -> Line:
     where = f"line {index + 1}"
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InputError(where, f"longer than {MAX_TOKEN_CHARS} characters")
     head, *flags = token.split("~")
     name_part, _, qty_text = head.partition("*")
     try:
@@ -126,9 +130,11 @@ def decode_line(token: str, index: int) -> Line:
             data = json.loads(raw)
             line.category, line.name, line.spec = data["category"], str(data["name"])[:200], data["spec"]
             engine.spec_from_dict(line.category, line.spec)
-        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
             raise InputError(where, f"custom part is malformed ({exc})") from None
     else:
+        if not name_part:
+            raise InputError(where, "no part named")
         line.slug = name_part
     for flag in flags:
         kind, rest = flag[:1], flag[1:]
@@ -137,7 +143,10 @@ def decode_line(token: str, index: int) -> Line:
         elif kind == "r":
             line.placement["riser"] = True
             if rest:
-                line.placement["riser_width"] = _ints(rest, where)[0]
+                widths = _ints(rest, where)
+                if not widths:
+                    raise InputError(where, "riser width is not a number")
+                line.placement["riser_width"] = widths[0]
         elif kind == "p":
             line.placement["psu"] = _ints(rest, where)
         elif kind == "w":

@@ -66,7 +66,8 @@ class PartAdmin(SimpleHistoryAdmin):
         return price_is_stale(obj)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("part_ptr")
+        queryset = super().get_queryset(request)
+        return queryset if self.model is models.Part else queryset.select_related("part_ptr")
 
     def save_model(self, request, obj, form, change):
         if not change:

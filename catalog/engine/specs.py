@@ -607,7 +607,7 @@ _REQUIRED_NESTED = {"pcie_slots": "position", "m2_sockets": "name"}
 
 def spec_from_dict(category: str, data: dict) -> Spec:
     """Strictly validate ``data`` and return the spec dataclass for ``category``."""
-    if category not in SPEC_CLASSES:
+    if not isinstance(category, str) or category not in SPEC_CLASSES:
         raise SpecError("category", f"{category!r} not one of {', '.join(CATEGORIES)}")
     if category == "motherboard" and isinstance(data, dict):
         for key, req in _REQUIRED_NESTED.items():
@@ -651,7 +651,7 @@ def part_from_dict(data: dict, index: int = 0, prefix: str = "inline_parts") -> 
         if key not in _PART_KEYS:
             raise SpecError(f"{where}.{key}", "unknown field")
     category = data.get("category")
-    if category not in SPEC_CLASSES:
+    if not isinstance(category, str) or category not in SPEC_CLASSES:
         raise SpecError(f"{where}.category", f"{category!r} not one of {', '.join(CATEGORIES)}")
     name = _value(("str", 200), data.get("name", category), f"{where}.name")
     spec_data = data.get("spec", {})
