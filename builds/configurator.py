@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils.html import escape, format_html_join
 
 from builds.inputs import InputError, Line, parts_by_slug, resolve_lines
-from builds.reports import report_for
+from builds.reports import report_for, report_key
 from builds.state import DIGITS, State, encode_line
 from catalog.models import CATEGORY_MODELS, Category
 from catalog.services import exchange_rates, from_usd
@@ -226,7 +226,8 @@ def workload_rows(report: dict) -> list[dict]:
 
 
 def page_context(state: State, base_path: str) -> dict:
-    report = report_for(state.lines, state.context())
+    context = state.context()
+    report = report_for(state.lines, context)
     tokens = [encode_line(line) for line in state.lines]
     rows = line_views(state, base_path, report, tokens)
     by_category = [
@@ -241,6 +242,8 @@ def page_context(state: State, base_path: str) -> dict:
     return {
         "state": state,
         "report": report,
+        # The rendered report region is cached under this key too (it holds no nonce, token or path).
+        "report_html_key": report_key(state.lines, context),
         "lane_rows": lane_rows,
         "workload_rows": workload_rows(report),
         "rows_by_category": by_category,

@@ -29,9 +29,14 @@ def content_key(lines: list[Line], context: engine.Context) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def report_key(lines: list[Line], context: engine.Context) -> str:
+    """Identifies a report: the build's content and the catalogue version."""
+    return f"{price_version()}:{content_key(lines, context)}"
+
+
 def report_for(lines: list[Line], context: engine.Context) -> dict:
     """The engine's report as a JSON-ready dict (findings, lanes, power, thermal, ...)."""
-    key = f"report:{price_version()}:{content_key(lines, context)}"
+    key = f"report:{report_key(lines, context)}"
     cached = cache.get(key)
     if cached is not None:
         return cached

@@ -1,25 +1,20 @@
 """Read paths for builds: lines from a saved build, JSON shape, engine context."""
 
-from builds.inputs import Line
+from builds.inputs import Line, parts_by_slug
 from builds.models import Build
 from builds.services import ItemInput
 from catalog.engine import specs as engine
-from catalog.models import CATEGORY_ATTR
 
 
 def build_lines(build: Build) -> list[Line]:
     """The build's items as lines with typed catalogue rows, in a constant number of queries."""
-    items = (
-        build.items.select_related("part", *(f"part__{attr}" for attr in CATEGORY_ATTR.values()))
-        .prefetch_related(
-            "part__motherboard__pcie_slots", "part__motherboard__m2_sockets", "part__motherboard__lane_rules"
-        )
-        .order_by("position", "id")
-    )
+    items = list(build.items.select_related("part").order_by("position", "id"))
+    # Typed rows come through the per-process parts cache (one query for the items when it is warm).
+    typed = parts_by_slug({item.part.slug for item in items if item.part_id})
     lines = []
     for item in items:
         if item.part_id:
-            part = item.part.typed()
+            part = typed[item.part.slug]
             lines.append(
                 Line(
                     slug=part.slug,

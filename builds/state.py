@@ -27,6 +27,7 @@ CIRCUIT_CHOICES = [
     ("240v-30a", "240 V / 30 A (dedicated circuit)"),
 ]
 DIGITS = re.compile(r"[0-9]{1,3}")
+SLUG = re.compile(r"[a-z0-9-]{1,220}")
 CIRCUIT_RE = re.compile(r"^(\d{2,3})v-(\d{1,3})a$")
 CURRENCIES = ["USD", "EUR", "CNY", "GBP", "JPY"]
 MAX_STATE_CHARS = 64 * 1024
@@ -133,8 +134,8 @@ def decode_line(token: str, index: int) -> Line:
         except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
             raise InputError(where, f"custom part is malformed ({exc})") from None
     else:
-        if not name_part:
-            raise InputError(where, "no part named")
+        if not SLUG.fullmatch(name_part):
+            raise InputError(where, f"{name_part[:40]!r} is not a part slug")
         line.slug = name_part
     for flag in flags:
         kind, rest = flag[:1], flag[1:]

@@ -1,5 +1,7 @@
 """Thin views: configurator, shared page, fork, revisions, compare, exports, planner."""
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -35,6 +37,7 @@ from builds.state import (
 from catalog.specs import spec_for
 
 EDIT_COOKIE = "rigsite_edit_{}"
+SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 EDIT_COOKIE_AGE_S = 365 * 24 * 3600
 
 
@@ -273,7 +276,7 @@ def build_revision(request, share_id: str, number: int):
 def compare(request):
     from builds.compare import compare_context
 
-    ids = [s for s in request.GET.get("b", "").replace(" ", "").split(",") if s][:4]
+    ids = [s for s in request.GET.get("b", "").replace(" ", "").split(",") if SHARE_ID.fullmatch(s)][:4]
     return TemplateResponse(request, "builds/compare.html", compare_context(ids))
 
 

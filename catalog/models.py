@@ -513,3 +513,13 @@ class ModelPreset(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CatalogueVersion(models.Model):
+    """A single row, bumped by every write that changes parts, prices or rates (catalog.services). Caches of
+    parts and reports key on it; keeping it in the database makes a bump reach every worker and server."""
+
+    number = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self):
+        return f"catalogue version {self.number}"

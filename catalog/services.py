@@ -8,28 +8,31 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from catalog.models import Condition, Currency, ExchangeRate, Gpu, Part, PriceQuote
+from catalog.models import CatalogueVersion, Condition, Currency, ExchangeRate, Gpu, Part, PriceQuote
 
 CENT = Decimal("0.01")
 PRICE_VERSION_KEY = "catalog:price_version"
+VERSION_TTL_S = 2
 
 
 def price_version() -> int:
-    """Bumped on every price or rate change; cached reports are keyed by it."""
+    """The catalogue version that cached parts and reports are keyed by. Read from the database at most
+    every VERSION_TTL_S seconds per process, so a bump anywhere is seen everywhere within that time."""
     version = cache.get(PRICE_VERSION_KEY)
     if version is None:
-        version = int(timezone.now().timestamp())
-        cache.set(PRICE_VERSION_KEY, version, None)
+        version = CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+        cache.set(PRICE_VERSION_KEY, version, VERSION_TTL_S)
     return version
 
 
 def price_version_bump() -> None:
-    try:
-        cache.incr(PRICE_VERSION_KEY)
-    except ValueError:
-        cache.set(PRICE_VERSION_KEY, int(timezone.now().timestamp()), None)
+    if not CatalogueVersion.objects.filter(pk=1).update(number=F("number") + 1):
+        CatalogueVersion.objects.get_or_create(pk=1, defaults={"number": 2})
+    cache.delete(PRICE_VERSION_KEY)
+    cache.delete("catalog:rates")
 
 
 def exchange_rates() -> dict[str, Decimal]:

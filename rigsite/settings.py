@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "rigsite.query_count.QueryCountMiddleware",  # inert unless RIGSITE_QUERY_COUNT_HEADER=1 (benchmarks)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -14,11 +14,11 @@ echo "== ruff"
 echo "== makemigrations --check"
 "$PY" manage.py makemigrations --check --dry-run
 
-echo "== check --deploy (production settings)"
-DJANGO_SETTINGS_MODULE=rigsite.settings_production \
-  SECRET_KEY="check-deploy-$(head -c 48 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')" \
-  ALLOWED_HOSTS=rigsite.example.org \
-  "$PY" manage.py check --deploy --fail-level WARNING
+echo "== check --deploy and collectstatic (production settings)"
+prod_env=(DJANGO_SETTINGS_MODULE=rigsite.settings_production ALLOWED_HOSTS=rigsite.example.org
+  SECRET_KEY="check-deploy-$(head -c 48 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')")
+env "${prod_env[@]}" "$PY" manage.py check --deploy --fail-level WARNING
+env "${prod_env[@]}" "$PY" manage.py collectstatic --noinput -v0
 
 echo "== pytest on SQLite"
 env -u DATABASE_URL "$PY" -m pytest -m "not browser" -q -p no:cacheprovider "$@"

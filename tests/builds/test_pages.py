@@ -180,3 +180,18 @@ def test_custom_part_with_typed_specs(client, seed_catalogue):
     assert bad.status_code == 200 and "gpu.vram_gb" in bad.content.decode()
     junk = client.get("/builds/custom/", {"category": "gpu", "name": "x", "spec": "colour = red"})
     assert "gpu.colour" in junk.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/builds/new/?l=a%00b*1", 200),  # PostgreSQL refuses NUL in text: never let one reach a query
+        ("/builds/pick/gpu/?l=%00*1", 200),
+        ("/b/a%00b/", 404),
+        ("/api/v1/builds/a%00b", 404),
+        ("/compare/?b=a%00b,c", 200),
+        ("/parts/gpu/?q=%00", 200),
+    ],
+)
+def test_nul_bytes_never_reach_the_database(client, seed_catalogue, url, status):
+    assert client.get(url).status_code == status
