@@ -2,7 +2,7 @@
 
 from builds.inputs import Line, parts_by_slug
 from builds.models import Build
-from builds.services import ItemInput
+from builds.services import ItemInput, build_fields
 from catalog.engine import specs as engine
 
 
@@ -82,21 +82,18 @@ def build_as_dict(build: Build, lines: list[Line], report: dict | None = None) -
                 {"category": line.category, "name": line.name, "spec": line.spec, "quantity": line.quantity}
                 | line.placement
             )
-    data = {
-        "share_id": build.share_id,
-        "name": build.name,
-        "description": build.description,
-        "visibility": build.visibility,
-        "currency": build.currency,
-        "context": build.context,
-        "workloads": build.workloads,
-        "parts": parts,
-        "inline_parts": inline_parts,
-        "revision": build.revision_count,
-        "url": build.get_absolute_url(),
-        "created_at": build.created_at.isoformat(),
-        "updated_at": build.updated_at.isoformat(),
-    }
+    data = (
+        {"share_id": build.share_id}
+        | build_fields(build)
+        | {
+            "parts": parts,
+            "inline_parts": inline_parts,
+            "revision": build.revision_count,
+            "url": build.get_absolute_url(),
+            "created_at": build.created_at.isoformat(),
+            "updated_at": build.updated_at.isoformat(),
+        }
+    )
     if report is not None:
         data["report"] = report
     return data

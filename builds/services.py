@@ -80,16 +80,16 @@ def item_snapshot(item: BuildItem) -> dict:
     }
 
 
+BUILD_FIELDS = ("name", "description", "visibility", "currency", "context", "workloads")
+
+
+def build_fields(build: Build) -> dict:
+    """The user-set fields of a build, as revisions and the API show them."""
+    return {name: getattr(build, name) for name in BUILD_FIELDS}
+
+
 def build_snapshot(build: Build, items: list[BuildItem]) -> dict:
-    return {
-        "name": build.name,
-        "description": build.description,
-        "visibility": build.visibility,
-        "currency": build.currency,
-        "context": build.context,
-        "workloads": build.workloads,
-        "items": [item_snapshot(i) for i in items],
-    }
+    return build_fields(build) | {"items": [item_snapshot(i) for i in items]}
 
 
 def write_items(build: Build, items: list[ItemInput]) -> list[BuildItem]:
