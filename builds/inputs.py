@@ -5,7 +5,6 @@ The API body is `{"parts": [{"slug", "quantity", placement...}], "inline_parts":
 Catalogue slugs are resolved in a constant number of queries.
 """
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -175,11 +174,3 @@ def rig_from_lines(lines: list[Line], *, prices: bool = False) -> engine.Rig:
             )
         )
     return engine.Rig(tuple(engine_parts))
-
-
-def finite_number(value, where: str, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(where, "must be a finite number")
-    if not lo <= value <= hi:
-        raise InputError(where, f"must be between {lo:g} and {hi:g}")
-    return float(value)

@@ -51,6 +51,10 @@ class State:
             data["hours_per_day"] = self.hours_per_day
         return data
 
+    def build_context(self) -> dict:
+        """What a saved build keeps of the context; its currency is a column of its own."""
+        return {k: v for k, v in self.context_data().items() if k != "currency"}
+
     def context(self) -> engine.Context:
         return engine.parse_context(self.context_data())
 
@@ -169,7 +173,7 @@ def _number(params, key: str, lo: float, hi: float, errors: list[str]) -> float 
     except ValueError:
         errors.append(f"{key}: {raw!r} is not a number")
         return None
-    if not lo <= value <= hi or value != value:
+    if not lo <= value <= hi:  # NaN fails this too
         errors.append(f"{key}: must be between {lo:g} and {hi:g}")
         return None
     return value

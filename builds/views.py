@@ -3,9 +3,8 @@
 import re
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -114,12 +113,9 @@ def build_create_post(request):
     build, token = services.build_create(
         items=selectors.item_inputs(state.lines),
         by=request.user,
-        context=state.context_data() | {"currency": None},
+        context=state.build_context(),
         currency=state.currency,
         **form.cleaned_data,
-    )
-    Build.objects.filter(pk=build.pk).update(
-        context={k: v for k, v in state.context_data().items() if k != "currency"}
     )
     response = HttpResponseRedirect(f"/b/{build.share_id}/edit/")
     return remember_edit_token(response, build, token)
@@ -164,7 +160,7 @@ def build_edit_post(request, build: Build):
             if key != "visibility" or build.visibility != Visibility.FEATURED:
                 setattr(build, key, value)
         build.currency = state.currency
-        build.context = {k: v for k, v in state.context_data().items() if k != "currency"}
+        build.context = state.build_context()
         services.build_save(
             build=build, items=selectors.item_inputs(state.lines), by=request.user, note="saved"
         )
@@ -285,9 +281,3 @@ def plan(request):
     from builds.planner import plan_context
 
     return TemplateResponse(request, "builds/plan.html", plan_context(request.GET))
-
-
-def forbidden(request, exception=None):
-    if isinstance(exception, PermissionDenied):
-        return HttpResponse("Forbidden", status=403)
-    return HttpResponse("Forbidden", status=403)

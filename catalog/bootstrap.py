@@ -27,6 +27,7 @@ from catalog.models import (
     PriceQuote,
 )
 from catalog.services import part_price_refresh, price_version_bump
+from catalog.specs import board_topology
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CURATOR_GROUP = "curator"
@@ -125,17 +126,6 @@ def load_board_topology(board: Motherboard, spec: dict) -> None:
     )
 
 
-def board_topology_signature(board: Motherboard) -> list:
-    return [
-        sorted(
-            (s.position, s.physical_width, s.electrical_width, s.gen, s.source, tuple(s.bifurcation))
-            for s in board.pcie_slots.all()
-        ),
-        sorted((m.name, m.gen, m.lanes, m.source) for m in board.m2_sockets.all()),
-        sorted((r.when, r.target, r.effect, r.width or 0) for r in board.lane_rules.all()),
-    ]
-
-
 def spec_signature(spec: dict) -> list:
     return [
         sorted(
@@ -179,7 +169,7 @@ def load_parts(category: str, records: list[dict]) -> tuple[int, int]:
         if category == "motherboard":
             spec = record.get("spec") or {}
             curated = bool(spec.get("pcie_slots"))
-            if board_topology_signature(part) != spec_signature(spec):
+            if spec_signature(board_topology(part)) != spec_signature(spec):
                 load_board_topology(part, spec)
             if part.topology_curated != curated:
                 Motherboard.objects.filter(pk=part.pk).update(topology_curated=curated)
