@@ -7,14 +7,18 @@ resolved catalogue rows and the engine's report.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import F
-from django.utils.html import escape, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString
 
-from builds.inputs import InputError, Line, parts_by_slug, resolve_lines
-from builds.reports import report_for, report_key
+from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
+from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
+from builds.reports import REPORT_TTL_S, report_for, report_key
 from builds.state import DIGITS, State, encode_line
 from catalog.models import CATEGORY_MODELS, Category
 from catalog.services import exchange_rates, from_usd
+from catalog.specs import spec_for
 
 CATEGORY_ORDER = [
     (Category.GPU, "GPUs"),
@@ -45,7 +49,8 @@ PICKER_SCAN = 60
 
 
 def apply_overrides(state: State, params) -> bool:
-    """Per-line controls of the form (q<i>, s<i>, r<i>, p<i>, w<i>) applied onto the lines."""
+    """The state form's controls applied onto the lines: per line q<i>, s<i>, r<i>, p<i>, w<i>; then
+    x (remove line x) and add (a catalogue slug: appended, or swapped in for a one-per-build category)."""
     changed = False
     for index, line in enumerate(state.lines):
         q = params.get(f"q{index}")
@@ -90,7 +95,33 @@ def apply_overrides(state: State, params) -> bool:
                     line.placement.pop("power_limit_w", None)
                 else:
                     line.placement["power_limit_w"] = watts
+    remove = params.get("x", "")
+    if DIGITS.fullmatch(remove) and int(remove) < len(state.lines):
+        del state.lines[int(remove)]
+        changed = True
+    if params.get("add"):
+        changed |= add_part(state, params.get("add"))
     return changed
+
+
+def add_part(state: State, slug: str) -> bool:
+    part = parts_by_slug({slug}).get(slug) if SLUG_RE.fullmatch(slug) else None
+    if part is None:
+        state.errors.append(f"add: no part {slug[:60]!r} in the catalogue")
+        return False
+    if len(state.lines) >= MAX_ITEMS:
+        state.errors.append(f"add: at most {MAX_ITEMS} lines in a build")
+        return False
+    if part.category in SINGLE:
+        # Lines read from the query are not resolved yet: catalogue lines know their category by slug.
+        known = parts_by_slug({line.slug for line in state.lines if line.slug})
+        state.lines = [
+            line
+            for line in state.lines
+            if (known[line.slug].category if line.slug in known else line.category) != part.category
+        ]
+    state.lines.append(Line(slug=part.slug, category=part.category, name=part.name, quantity=1))
+    return True
 
 
 def resolve_state(state: State) -> None:
@@ -154,7 +185,7 @@ def totals_for(state: State, report: dict) -> Totals:
     )
 
 
-def line_views(state: State, base_path: str, report: dict, tokens: list[str]) -> list[dict]:
+def line_views(state: State, report: dict) -> list[dict]:
     flagged = {}
     for finding in report.get("findings", []):
         for part_id in finding["parts"]:
@@ -167,7 +198,6 @@ def line_views(state: State, base_path: str, report: dict, tokens: list[str]) ->
             {
                 "index": index,
                 "line": line,
-                "remove_url": f"{base_path}?{state.query(tokens=tokens[:index] + tokens[index + 1 :])}",
                 "slots_text": ",".join(str(s) for s in line.placement.get("slots", [])),
                 "psu_text": ",".join(str(s) for s in line.placement.get("psu", [])),
                 "riser_value": (
@@ -177,6 +207,9 @@ def line_views(state: State, base_path: str, report: dict, tokens: list[str]) ->
                     if line.placement.get("riser")
                     else ""
                 ),
+                "power_limit_text": "{:.0f}".format(line.placement["power_limit_w"])
+                if line.placement.get("power_limit_w") is not None
+                else "",
                 "flag": flagged.get(index),
                 "qty_options": QTY_OPTIONS[line.quantity],
                 "price_usd": line.part.price_usd if line.part else None,
@@ -212,6 +245,7 @@ def workload_rows(report: dict) -> list[dict]:
             {
                 "label": w.get("label", ""),
                 "verdict": w.get("verdict") or "unknown",
+                "verdict_class": (w.get("verdict") or "unknown").replace("_", ""),
                 "verdict_label": VERDICT_LABELS.get(w.get("verdict"), w.get("verdict") or "?"),
                 "gpus": f"{w['gpus_used']}" + (f" ({w['parallel']})" if w.get("parallel") else "")
                 if w.get("gpus_used")
@@ -225,13 +259,39 @@ def workload_rows(report: dict) -> list[dict]:
     return rows
 
 
+def diagrams(state: State, report: dict, key: str) -> dict:
+    """The SVG pictures, cached with the report (they are a function of it and the board's spec)."""
+    cached = cache.get(f"diagrams:{key}")
+    if cached is not None:
+        return cached
+    board = next((line for line in state.lines if line.category == Category.MOTHERBOARD and line.part), None)
+    pictures = {
+        "slot_svg": slot_layout_svg(spec_for(board.part) if board else None, report),
+        "power_svg": power_bars_svg(report),
+        "thermal_svg": thermal_gauge_svg(report),
+    }
+    cache.set(f"diagrams:{key}", pictures, REPORT_TTL_S)
+    return pictures
+
+
+def recheck_attrs(base_path: str) -> SafeString:
+    """The htmx attributes every control of the state form carries: one request, swaps chosen by the server."""
+    return format_html('hx-get="{}" hx-include="#build-form" hx-swap="none"', base_path)
+
+
 def page_context(state: State, base_path: str) -> dict:
     context = state.context()
     report = report_for(state.lines, context)
+    key = report_key(state.lines, context)
     tokens = [encode_line(line) for line in state.lines]
-    rows = line_views(state, base_path, report, tokens)
-    by_category = [
-        (cat, label, [r for r in rows if r["line"].category == cat], cat in SINGLE)
+    rows = line_views(state, report)
+    sections = [
+        {
+            "category": cat,
+            "label": label,
+            "rows": [r for r in rows if r["line"].category == cat],
+            "single": cat in SINGLE,
+        }
         for cat, label in CATEGORY_ORDER
     ]
     auto_placed = {(p["part"], p["unit"]) for p in report.get("placement", []) if p.get("auto")}
@@ -242,19 +302,18 @@ def page_context(state: State, base_path: str) -> dict:
     return {
         "state": state,
         "report": report,
-        # The rendered report region is cached under this key too (it holds no nonce, token or path).
-        "report_html_key": report_key(state.lines, context),
         "lane_rows": lane_rows,
         "workload_rows": workload_rows(report),
-        "rows_by_category": by_category,
+        "sections": sections,
         "finding_groups": grouped_findings(report, state),
         "totals": totals_for(state, report),
         # Escaped once: the state string fills a hidden input in every picker form.
         "query": escape(state.query(tokens=tokens)),
         "tokens": tokens,
         "base_path": base_path,
+        "recheck_attrs": recheck_attrs(base_path),
         "psu_units": list(range(psu_units)),
-    }
+    } | diagrams(state, report, key)
 
 
 def picker_candidates(

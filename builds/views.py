@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 from django_ratelimit.decorators import ratelimit
 
-from builds import exports, selectors, services
+from builds import exports, regions, selectors, services
 from builds.configurator import (
     CATEGORY_ORDER,
     apply_overrides,
@@ -21,7 +21,6 @@ from builds.configurator import (
     picker_candidates,
     resolve_state,
 )
-from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.forms import BuildSaveForm, PickerForm
 from builds.inputs import InputError, Line
 from builds.models import Build, BuildRevision, Visibility
@@ -33,7 +32,6 @@ from builds.state import (
     state_from_form,
     state_from_params,
 )
-from catalog.specs import spec_for
 
 EDIT_COOKIE = "rigsite_edit_{}"
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -58,35 +56,29 @@ def remember_edit_token(response, build: Build, token: str):
     return response
 
 
-def diagrams(context: dict) -> dict:
-    board = next(
-        (line for line in context["state"].lines if line.category == "motherboard" and line.part), None
-    )
-    report = context["report"]
-    return {
-        "slot_svg": slot_layout_svg(spec_for(board.part) if board else None, report),
-        "power_svg": power_bars_svg(report),
-        "thermal_svg": thermal_gauge_svg(report),
-    }
-
-
-def configurator_response(request, state: State, base_path: str, extra: dict):
+def configurator_response(request, state: State, base_path: str, extra: dict, *, force=()):
+    """The configurator page, or for an htmx re-check only the regions the browser does not show yet."""
     resolve_state(state)
     context = page_context(state, base_path) | extra
-    context |= diagrams(context)
     circuits = CIRCUIT_CHOICES + (
         [] if state.circuit in dict(CIRCUIT_CHOICES) else [(state.circuit, state.circuit)]
     )
     context |= {"circuit_choices": circuits, "currencies": CURRENCIES, "categories": CATEGORY_ORDER}
     if request.htmx and not request.htmx.history_restore_request:
-        response = TemplateResponse(request, "builds/edit.html#configurator", context)
+        shown = regions.shown_tokens(request.GET.getlist("v"), force=force)
+        context |= regions.regions_context(context, shown=shown)
+        response = TemplateResponse(request, "builds/edit.html#recheck", context)
         return push_url(response, f"{base_path}?{state.query()}")
+    context |= regions.regions_context(context)
     return TemplateResponse(request, "builds/edit.html", context)
 
 
 def state_for_request(request) -> tuple[State, bool]:
+    """The state in the query, with the form's controls applied; and whether to redirect to its clean
+    address (a form submitted without JavaScript: controls or signatures in the query)."""
     state = state_from_params(request.GET)
-    return state, apply_overrides(state, request.GET)
+    changed = apply_overrides(state, request.GET)
+    return state, (changed or "v" in request.GET) and not request.htmx
 
 
 @require_http_methods(["GET", "POST"])
@@ -94,8 +86,8 @@ def state_for_request(request) -> tuple[State, bool]:
 def build_new(request):
     if request.method == "POST":
         return build_create_post(request)
-    state, changed = state_for_request(request)
-    if changed and not request.htmx:
+    state, redirect = state_for_request(request)
+    if redirect:
         return HttpResponseRedirect(f"{request.path}?{state.query()}")
     return configurator_response(request, state, request.path, {"build": None, "save_form": BuildSaveForm()})
 
@@ -134,9 +126,9 @@ def build_edit(request, share_id: str):
         return TemplateResponse(request, "builds/no_edit.html", {"build": build}, status=403)
     if request.method == "POST":
         return build_edit_post(request, build)
-    if "l" in request.GET or "circuit" in request.GET:
-        state, changed = state_for_request(request)
-        if changed and not request.htmx:
+    if request.GET.keys() & {"l", "circuit", "v"}:
+        state, redirect = state_for_request(request)
+        if redirect:
             return HttpResponseRedirect(f"{request.path}?{state.query()}")
     else:
         state = state_from_build(build, selectors.build_lines(build))
@@ -190,6 +182,7 @@ def build_picker(request, category: str):
         "state": state,
         "query": state.query(),
         "base_path": base_path,
+        "in_page": bool(request.htmx),
     }
     template = "builds/picker.html#results" if request.htmx else "builds/picker.html"
     return TemplateResponse(request, template, context)
@@ -217,7 +210,8 @@ def build_custom_part(request):
     state.lines.append(Line(category=category, name=name, spec=spec, quantity=quantity))
     url = f"{base_path}?{state.query()}"
     if request.htmx:
-        return configurator_response(request, state, base_path, {"build": None, "save_form": BuildSaveForm()})
+        extra = {"build": None, "save_form": BuildSaveForm()}
+        return configurator_response(request, state, base_path, extra, force={"custom"})
     return HttpResponseRedirect(url)
 
 
@@ -240,7 +234,7 @@ def build_detail(request, share_id: str):
     if fmt:
         return JsonResponse({"error": {"field": "format", "message": "md, csv or json"}}, status=400)
     context = page_context(state, f"/b/{share_id}/edit/")
-    context |= diagrams(context)
+    context |= regions.regions_context(context)
     context |= {
         "build": build,
         "can_edit": can_edit(request, build),

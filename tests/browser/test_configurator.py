@@ -81,10 +81,16 @@ def test_dual_4090_rig_step_by_step(open_page, seed_catalogue):
     watch.screenshot("configurator-4-riser")
 
     # Swap the PSU for an ATX 3.x unit: the 200 % excursion rating rides through the spikes.
-    rec.change(lambda: page.locator("#line-2 a", has_text="remove").click())
+    rec.change(lambda: page.locator("#line-2 button.remove").click())
     watch.screenshot("configurator-4b-psu-removed")
+    page.evaluate("['#lanes', '#workloads', '#findings'].forEach(s => document.querySelector(s).__kept = 1)")
     pick(watch, "psu", "TX-1600", "seasonic-prime-tx-1600-atx3", rec)
     assert "TRANSIENT_RISK" not in codes(page)
+    # Only the regions that changed were swapped: the lane map and the workload table are the same nodes.
+    kept = page.evaluate(
+        "['#lanes', '#workloads', '#findings'].map(s => document.querySelector(s).__kept === 1)"
+    )
+    assert kept == [True, True, False]
     watch.screenshot("configurator-5-atx3-psu")
 
     # Back goes to the previous state (the URL history is the state).
