@@ -75,6 +75,8 @@ def test_save_share_edit_fork_and_revisions(client, seed_catalogue):
     assert stranger.get(f"/b/{build.share_id}/edit/").status_code == 403
     shared = stranger.get(f"/b/{build.share_id}/")
     assert shared.status_code == 200 and "My rig" in shared.content.decode()
+    for region in ('id="totals"', 'id="findings"', 'id="power"', 'id="workloads"'):
+        assert region in shared.content.decode()  # the shared page shows the whole report
 
     client.post(
         f"/b/{build.share_id}/edit/", {"l": [f"{GPU}*1"], "name": "My rig v2", "visibility": "public"}
