@@ -96,6 +96,8 @@ if os.environ.get("REDIS_URL"):
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["REDIS_URL"],
+        # Cached reports, diagrams and report HTML are derived from the code: a release reads only its own.
+        "KEY_PREFIX": os.environ.get("RIGSITE_RELEASE", ""),
     }
 
 AUTH_PASSWORD_VALIDATORS = [
