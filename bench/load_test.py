@@ -35,6 +35,7 @@ from recheck_timing import (
     HX,
     RESULTS,
     Result,
+    as_the_browser_sends,
     build_targets,
     check_local,
     fetch,
@@ -172,6 +173,7 @@ async def scenario(host, port, name, paths, *, steady_s, ramp_s, rates, clients,
 
 async def run(base_url: str, quick: bool, targets: dict, skip_first: int) -> dict:
     host, port = check_local(base_url)
+    targets = await as_the_browser_sends(host, port, targets)
     s = 0.5 if quick else 1.0
     rates = list(range(50, MAX_RATE + 1, 50))
     uncached = Paths(targets["recheck_uncached"][skip_first:-20], HX, unique=True)

@@ -1,8 +1,9 @@
 """One client, sequential: server time and SQL queries per request of the pages in DESIGN.md's budgets.
 
 Measures, against a running server (scripts/bench.sh starts gunicorn on 127.0.0.1:8765):
-- the htmx re-check (GET /builds/new/?l=...  with HX-Request: true, the configurator partial) of the
-  "4x RTX 4090 Threadripper PRO trainer" example build, one part changed per request:
+- the htmx re-check (GET /builds/new/?l=...&v=...  with HX-Request: true) of the "4x RTX 4090 Threadripper
+  PRO trainer" example build, one part changed per request, sent with the region signatures of that build's
+  page as the browser sends them (the response holds only the regions that changed):
     uncached: every request is a build never seen before (PSU swapped, GPU quantity changed), so the
               report cache (builds/reports.py, keyed by content and price version) misses;
     cached:   the same four variants over and over, so the report cache hits;
@@ -35,7 +36,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -219,6 +220,27 @@ async def fetch(
     return result
 
 
+SIGNATURE_RE = re.compile(r'name="v" value="([^"]+)"')
+
+
+async def as_the_browser_sends(host: str, port: int, targets: dict) -> dict:
+    """Re-checks as the page sends them: with the region signatures of the page the browser shows.
+
+    Each change in the configurator sends back the `v` inputs of the page it was made on (the base
+    build's page here), so the server renders only the regions that differ from it (builds/regions.py).
+    A re-check without them is a history restore or a first load, which renders every region.
+    """
+    page = await fetch(host, port, f"/builds/new/?{targets['recheck_build']['query']}", keep=True)
+    signatures = SIGNATURE_RE.findall(page.body.decode("utf-8", "replace")) if page.body else []
+    if page.status != 200 or not signatures:
+        raise SystemExit(f"the base build's page gave HTTP {page.status} and {len(signatures)} signatures")
+    suffix = "&" + "&".join(f"v={quote(v)}" for v in signatures)
+    return targets | {
+        "recheck_uncached": [path + suffix for path in targets["recheck_uncached"]],
+        "recheck_cached": [path + suffix for path in targets["recheck_cached"]],
+    }
+
+
 # --------------------------------------------------------------------------------------------- stats
 
 
@@ -312,6 +334,7 @@ async def first_page(host, port, paths=("/", "/builds/new/")) -> dict:
 
 async def run(base_url: str, n: int, targets: dict) -> dict:
     host, port = check_local(base_url)
+    targets = await as_the_browser_sends(host, port, targets)
     uncached = targets["recheck_uncached"]
     out = {"recheck_queries_by_size": {}}
     # First, before anything warms the caches: each example build's re-check three times in a row. The

@@ -69,8 +69,17 @@ def spec_dict(part: Part) -> dict:
 
 
 def spec_for(part: Part):
-    """Engine spec for a catalogue row. A stored value the engine's strict validation refuses (dirty
-    imported data) is treated as unknown rather than failing the whole build."""
+    """Engine spec for a catalogue row, kept on the row (specs are frozen; the configurator's rows are
+    cached per catalogue version, so this is built once per part, not once per request)."""
+    spec = part.__dict__.get("_engine_spec")
+    if spec is None:
+        spec = part.__dict__["_engine_spec"] = _spec_from_row(part)
+    return spec
+
+
+def _spec_from_row(part: Part):
+    """A stored value the engine's strict validation refuses (dirty imported data) is treated as unknown
+    rather than failing the whole build."""
     data = spec_dict(part)
     for _ in range(MAX_REPAIRS):
         try:
