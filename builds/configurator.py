@@ -14,10 +14,11 @@ from django.utils.safestring import SafeString
 
 from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
-from builds.reports import REPORT_TTL_S, report_for, report_key
+from builds.regions import signature
+from builds.reports import REPORT_TTL_S, report_for
 from builds.state import DIGITS, State, encode_line
 from catalog.models import CATEGORY_MODELS, Category
-from catalog.services import exchange_rates, from_usd
+from catalog.services import exchange_rates, from_usd, price_version
 from catalog.specs import spec_for
 
 CATEGORY_ORDER = [
@@ -259,19 +260,37 @@ def workload_rows(report: dict) -> list[dict]:
     return rows
 
 
-def diagrams(state: State, report: dict, key: str) -> dict:
-    """The SVG pictures, cached with the report (they are a function of it and the board's spec)."""
-    cached = cache.get(f"diagrams:{key}")
-    if cached is not None:
-        return cached
+def diagrams(state: State, report: dict) -> dict:
+    """The SVG pictures, each cached by a signature of the report data it draws (a PSU swap redraws the
+    power bars, not the slot layout)."""
     board = next((line for line in state.lines if line.category == Category.MOTHERBOARD and line.part), None)
-    pictures = {
-        "slot_svg": slot_layout_svg(spec_for(board.part) if board else None, report),
-        "power_svg": power_bars_svg(report),
-        "thermal_svg": thermal_gauge_svg(report),
+    thermal = report.get("thermal", {})
+    obstructed = sorted(
+        part for f in report.get("findings", []) if f["code"] == "GPU_SLOT_OBSTRUCTED" for part in f["parts"]
+    )
+    drawn_from = {
+        # The board's spec is the catalogue's: its slug and the catalogue version name it.
+        "slot_svg": [
+            price_version(),
+            board.slug if board else None,
+            thermal.get("gpus"),
+            report.get("lanes"),
+            obstructed,
+        ],
+        "power_svg": report.get("power"),
+        "thermal_svg": thermal,
     }
-    cache.set(f"diagrams:{key}", pictures, REPORT_TTL_S)
-    return pictures
+    keys = {name: f"svg:{name}:{signature(data)}" for name, data in drawn_from.items()}
+    pictures = cache.get_many(list(keys.values()))
+    drawers = {
+        "slot_svg": lambda: slot_layout_svg(spec_for(board.part) if board else None, report),
+        "power_svg": lambda: power_bars_svg(report),
+        "thermal_svg": lambda: thermal_gauge_svg(report),
+    }
+    fresh = {keys[name]: draw() for name, draw in drawers.items() if keys[name] not in pictures}
+    if fresh:
+        cache.set_many(fresh, REPORT_TTL_S)
+    return {name: pictures[key] if key in pictures else fresh[key] for name, key in keys.items()}
 
 
 def recheck_attrs(base_path: str) -> SafeString:
@@ -282,7 +301,6 @@ def recheck_attrs(base_path: str) -> SafeString:
 def page_context(state: State, base_path: str) -> dict:
     context = state.context()
     report = report_for(state.lines, context)
-    key = report_key(state.lines, context)
     tokens = [encode_line(line) for line in state.lines]
     rows = line_views(state, report)
     sections = [
@@ -313,7 +331,7 @@ def page_context(state: State, base_path: str) -> dict:
         "base_path": base_path,
         "recheck_attrs": recheck_attrs(base_path),
         "psu_units": list(range(psu_units)),
-    } | diagrams(state, report, key)
+    } | diagrams(state, report)
 
 
 def picker_candidates(
