@@ -7,15 +7,14 @@ resolved catalogue rows and the engine's report.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import F
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
-from builds.regions import signature
-from builds.reports import REPORT_TTL_S, report_for
+from builds.regions import cached_or_made, signature
+from builds.reports import report_for
 from builds.state import DIGITS, State, encode_line
 from catalog.models import CATEGORY_MODELS, Category
 from catalog.services import exchange_rates, from_usd, price_version
@@ -281,16 +280,13 @@ def diagrams(state: State, report: dict) -> dict:
         "thermal_svg": thermal,
     }
     keys = {name: f"svg:{name}:{signature(data)}" for name, data in drawn_from.items()}
-    pictures = cache.get_many(list(keys.values()))
     drawers = {
         "slot_svg": lambda: slot_layout_svg(spec_for(board.part) if board else None, report),
         "power_svg": lambda: power_bars_svg(report),
         "thermal_svg": lambda: thermal_gauge_svg(report),
     }
-    fresh = {keys[name]: draw() for name, draw in drawers.items() if keys[name] not in pictures}
-    if fresh:
-        cache.set_many(fresh, REPORT_TTL_S)
-    return {name: pictures[key] if key in pictures else fresh[key] for name, key in keys.items()}
+    pictures = cached_or_made({keys[name]: draw for name, draw in drawers.items()})
+    return {name: pictures[key] for name, key in keys.items()}
 
 
 def recheck_attrs(base_path: str) -> SafeString:

@@ -7,21 +7,25 @@ inputs named `v`), so an htmx re-check sends them back with the state and the re
 regions whose signature the browser does not have, as out-of-band swaps into their `#r-<name>` wrappers.
 
 A re-check can also name regions to send whatever the browser has (`force`: the custom-part form after a
-part was added, to clear it). The report regions are rendered with nothing but their signed data (so a signature cannot miss an input)
-and their HTML is cached by signature: they hold no state, path, token or nonce.
+part was added, to clear it). The report regions are rendered with nothing but their signed data (so a
+signature cannot miss an input) and their HTML is cached by signature: they hold no state, path, token or
+nonce.
 """
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 
 from django.core.cache import cache
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
+from builds.reports import REPORT_TTL_S
+
 REPORT_TEMPLATE = "builds/_report.html"
 REPORT_REGIONS = ("totals", "findings", "lanes", "power", "thermal", "workloads", "interconnect")
-REGION_TTL_S = 600
 SIGNATURE_CHARS = 16
 MAX_TOKENS = 40  # more than the page's regions; the rest of a longer list is ignored
 
@@ -29,6 +33,16 @@ MAX_TOKENS = 40  # more than the page's regions; the rest of a longer list is ig
 def signature(data) -> str:
     raw = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.blake2b(raw.encode(), digest_size=SIGNATURE_CHARS // 2).hexdigest()
+
+
+def cached_or_made(makers: dict[str, Callable[[], str]]) -> dict[str, str]:
+    """Each key's value from the cache, else made now and stored: one get_many and one set_many. Keys are
+    signatures of what the value is made from, so a value lives as long as the report it comes from."""
+    found = cache.get_many(list(makers))
+    fresh = {key: make() for key, make in makers.items() if key not in found}
+    if fresh:
+        cache.set_many(fresh, REPORT_TTL_S)
+    return found | fresh
 
 
 @dataclass
@@ -70,22 +84,21 @@ def report_region_data(context: dict) -> dict[str, dict]:
     }
 
 
+def render_region(name: str, data: dict) -> str:
+    return get_template(f"{REPORT_TEMPLATE}#{name}").render(data)
+
+
 def report_regions(context: dict, *, shown: frozenset[str] = frozenset()) -> list[Region]:
     """Every report region with its signature; `html` is filled for those not in `shown`."""
     data = report_region_data(context)
     regions = [Region(name, signature(data[name])) for name in REPORT_REGIONS]
-    wanted = [r for r in regions if r.token not in shown]
-    cached = cache.get_many([f"region:{r.token}" for r in wanted])
-    fresh = {}
-    for region in wanted:
-        key = f"region:{region.token}"
-        html = cached.get(key)
-        if html is None:
-            html = get_template(f"{REPORT_TEMPLATE}#{region.name}").render(data[region.name])
-            fresh[key] = html
-        region.html = mark_safe(html)  # noqa: S308 - rendered by our own template, autoescaped
-    if fresh:
-        cache.set_many(fresh, REGION_TTL_S)
+    keys = {r.name: f"region:{r.token}" for r in regions}
+    html = cached_or_made(
+        {keys[r.name]: partial(render_region, r.name, data[r.name]) for r in regions if r.token not in shown}
+    )
+    for region in regions:
+        if keys[region.name] in html:
+            region.html = mark_safe(html[keys[region.name]])  # noqa: S308 - our template, autoescaped
     return regions
 
 
