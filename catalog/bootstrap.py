@@ -16,6 +16,7 @@ from django.utils import timezone
 from catalog.models import (
     CATEGORY_MODELS,
     CloudOffer,
+    Evidence,
     ExchangeRate,
     Gpu,
     LaneRule,
@@ -25,9 +26,9 @@ from catalog.models import (
     Part,
     PcieSlot,
     PriceQuote,
+    TopologySource,
 )
 from catalog.services import part_price_refresh, price_version_bump
-from catalog.specs import board_topology
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CURATOR_GROUP = "curator"
@@ -94,56 +95,84 @@ def part_fields(model, record: dict) -> dict:
     return values
 
 
-def load_board_topology(board: Motherboard, spec: dict) -> None:
-    board.pcie_slots.all().delete()
-    board.m2_sockets.all().delete()
-    board.lane_rules.all().delete()
-    PcieSlot.objects.bulk_create(
-        PcieSlot(
-            board=board,
-            position=s["position"],
-            physical_width=s["physical_width"],
-            electrical_width=s["electrical_width"],
-            gen=s["gen"],
-            source=s["source"],
-            bifurcation=s.get("bifurcation") or [],
-        )
-        for s in spec.get("pcie_slots") or []
-    )
-    M2Socket.objects.bulk_create(
-        M2Socket(board=board, name=m["name"], gen=m["gen"], lanes=m["lanes"], source=m["source"])
-        for m in spec.get("m2_sockets") or []
-    )
-    LaneRule.objects.bulk_create(
-        LaneRule(
-            board=board,
-            when=str(r["when"]),
-            target=str(r["target"]),
-            effect=r["effect"],
-            width=r.get("width"),
-        )
-        for r in spec.get("lane_rules") or []
-    )
+def evidence_kind(record: dict, key: str | None) -> str:
+    """The kind of the board-level evidence entry a row cites ("estimated" when it cites none)."""
+    entry = (record.get("evidence") or {}).get(key or "")
+    return entry["kind"] if entry else Evidence.ESTIMATED
 
 
-def spec_signature(spec: dict) -> list:
-    return [
-        sorted(
-            (
-                s["position"],
-                s["physical_width"],
-                s["electrical_width"],
-                s["gen"],
-                s["source"],
-                tuple(s.get("bifurcation") or []),
-            )
+def topology_rows(record: dict) -> dict[str, list[dict]]:
+    """A curated record's slot, M.2 and rule rows as model field values (the one mapping from data to rows)."""
+    spec = record.get("spec") or {}
+
+    def cite(row: dict) -> dict:
+        return {
+            "evidence": evidence_kind(record, row.get("evidence")),
+            "evidence_key": row.get("evidence") or "",
+        }
+
+    return {
+        "pcie_slots": [
+            {
+                "position": s["position"],
+                "row_known": s.get("row_known", True),
+                "physical_width": s.get("physical_width"),
+                "electrical_width": s.get("electrical_width"),
+                "gen": s.get("gen"),
+                "source": s.get("source") or "",
+                "bifurcation": s.get("bifurcation") if s.get("bifurcation") is not None else [],
+                "designation": s.get("designation") or "",
+                **cite(s),
+            }
             for s in spec.get("pcie_slots") or []
-        ),
-        sorted((m["name"], m["gen"], m["lanes"], m["source"]) for m in spec.get("m2_sockets") or []),
-        sorted(
-            (str(r["when"]), str(r["target"]), r["effect"], r.get("width") or 0)
+        ],
+        "m2_sockets": [
+            {
+                "name": m["name"],
+                "gen": m.get("gen"),
+                "lanes": m.get("lanes"),
+                "source": m.get("source") or "",
+                "designation": m.get("designation") or "",
+                **cite(m),
+            }
+            for m in spec.get("m2_sockets") or []
+        ],
+        "lane_rules": [
+            {
+                "when": str(r["when"]),
+                "target": str(r["target"]),
+                "effect": r["effect"],
+                "width": r.get("width"),
+                **cite(r),
+            }
             for r in spec.get("lane_rules") or []
-        ),
+        ],
+    }
+
+
+TOPOLOGY_MODELS = {"pcie_slots": PcieSlot, "m2_sockets": M2Socket, "lane_rules": LaneRule}
+
+
+def stored_rows(board: Motherboard) -> dict[str, list[dict]]:
+    return {
+        name: list(getattr(board, name).values(*topology_fields(model)))
+        for name, model in TOPOLOGY_MODELS.items()
+    }
+
+
+def topology_fields(model) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if f.name not in ("id", "board")]
+
+
+def load_board_topology(board: Motherboard, rows: dict[str, list[dict]]) -> None:
+    for name, model in TOPOLOGY_MODELS.items():
+        getattr(board, name).all().delete()
+        model.objects.bulk_create(model(board=board, **row) for row in rows[name])
+
+
+def rows_signature(rows: dict[str, list[dict]]) -> list:
+    return [
+        sorted(json.dumps(row, sort_keys=True, default=str) for row in rows[name]) for name in TOPOLOGY_MODELS
     ]
 
 
@@ -167,12 +196,18 @@ def load_parts(category: str, records: list[dict]) -> tuple[int, int]:
                 part.save()
                 updated += 1
         if category == "motherboard":
-            spec = record.get("spec") or {}
-            curated = bool(spec.get("pcie_slots"))
-            if spec_signature(board_topology(part)) != spec_signature(spec):
-                load_board_topology(part, spec)
-            if part.topology_curated != curated:
-                Motherboard.objects.filter(pk=part.pk).update(topology_curated=curated)
+            rows = topology_rows(record)
+            curated = bool(rows["pcie_slots"])
+            if rows_signature(stored_rows(part)) != rows_signature(rows):
+                load_board_topology(part, rows)
+            board_fields = {
+                "topology_curated": curated,
+                "topology_source": TopologySource.CURATED if curated else "",
+                "evidence": record.get("evidence") or {},
+                "firmware": record.get("firmware") or {},
+            }
+            if any(getattr(part, k) != v for k, v in board_fields.items()):
+                Motherboard.objects.filter(pk=part.pk).update(**board_fields)
         load_prices(part, record.get("prices") or [])
     return created, updated
 

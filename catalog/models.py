@@ -186,6 +186,36 @@ class Cpu(Part):
         ]
 
 
+class LaneSource(models.TextChoices):
+    CPU = "cpu"
+    CHIPSET = "chipset"
+
+
+class TopologySource(models.TextChoices):
+    CURATED = "curated"
+    FIRMWARE = "firmware", "firmware-derived"
+
+
+class Evidence(models.TextChoices):
+    """Where a slot row, M.2 socket or lane rule comes from, strongest first (docs/board-evidence.md)."""
+
+    MANUAL = "manual"
+    SPEC_PAGE = "spec_page", "spec page"
+    REVIEW = "review"
+    FIRMWARE = "firmware", "firmware table"
+    ESTIMATED = "estimated"
+
+
+class EvidenceFields(models.Model):
+    evidence = models.CharField(max_length=10, choices=Evidence.choices, default=Evidence.ESTIMATED)
+    evidence_key = models.CharField(
+        max_length=20, blank=True, help_text="Key of the board's evidence entry this row cites."
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Motherboard(Part):
     socket = models.CharField(max_length=20, blank=True, db_index=True)
     chipset = models.CharField(max_length=40, blank=True)
@@ -197,6 +227,23 @@ class Motherboard(Part):
     topology_curated = models.BooleanField(
         default=False, help_text="Slots, M.2 sockets and lane sharing taken from the manual."
     )
+    topology_source = models.CharField(
+        max_length=10,
+        choices=TopologySource.choices,
+        blank=True,
+        help_text="Where the slot table comes from: curated (manual, spec page, review) or the board's "
+        "firmware tables (widths only, rows unknown). Blank: no slot table.",
+    )
+    evidence = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Sources the slot rows cite by key: {"manual": {"kind": "manual", "url": ..., "page": ...}}',
+    )
+    firmware = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Firmware (DMI) cross-check: matching DMI models and the disagreements explained.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -204,21 +251,25 @@ class Motherboard(Part):
         constraints = [positive_or_null("memory_slots"), positive_or_null("max_memory_gb")]
 
 
-class LaneSource(models.TextChoices):
-    CPU = "cpu"
-    CHIPSET = "chipset"
+class PcieSlot(EvidenceFields):
+    """A slot row. Unknown widths, generation or wiring are NULL (firmware tables often leave them out)."""
 
-
-class PcieSlot(models.Model):
     board = models.ForeignKey(Motherboard, on_delete=models.CASCADE, related_name="pcie_slots")
     position = models.PositiveSmallIntegerField(
-        validators=rng(1, 16), help_text="Expansion-slot row from the top."
+        validators=rng(1, 16),
+        help_text="Expansion-slot row from the top; only the slot's order when row_known is off.",
     )
-    physical_width = models.PositiveSmallIntegerField(validators=rng(1, 16))
-    electrical_width = models.PositiveSmallIntegerField(validators=rng(1, 16))
-    gen = models.PositiveSmallIntegerField(validators=rng(1, 6))
-    source = models.CharField(max_length=8, choices=LaneSource.choices)
-    bifurcation = models.JSONField(default=list, blank=True, help_text='e.g. ["x8x8", "x4x4x4x4"]')
+    row_known = models.BooleanField(
+        default=True, help_text="Off for firmware-derived tables: the physical row is not known."
+    )
+    physical_width = models.PositiveSmallIntegerField(null=True, blank=True, validators=rng(1, 16))
+    electrical_width = models.PositiveSmallIntegerField(null=True, blank=True, validators=rng(1, 16))
+    gen = models.PositiveSmallIntegerField(null=True, blank=True, validators=rng(1, 6))
+    source = models.CharField(max_length=8, choices=LaneSource.choices, blank=True)
+    bifurcation = models.JSONField(
+        null=True, blank=True, help_text='e.g. ["x8x8", "x4x4x4x4"]; empty: none; NULL: not known'
+    )
+    designation = models.CharField(max_length=40, blank=True, help_text="The firmware's name for the slot.")
 
     class Meta:
         ordering = ["position"]
@@ -231,15 +282,19 @@ class PcieSlot(models.Model):
         ]
 
     def __str__(self):
-        return f"slot {self.position}: x{self.physical_width} (x{self.electrical_width} gen{self.gen} {self.source})"
+        return (
+            f"slot {self.position}: x{self.physical_width or '?'} (x{self.electrical_width or '?'} "
+            f"gen{self.gen or '?'} {self.source or 'source unknown'})"
+        )
 
 
-class M2Socket(models.Model):
+class M2Socket(EvidenceFields):
     board = models.ForeignKey(Motherboard, on_delete=models.CASCADE, related_name="m2_sockets")
     name = models.CharField(max_length=20)
-    gen = models.PositiveSmallIntegerField(validators=rng(1, 6))
-    lanes = models.PositiveSmallIntegerField(validators=rng(1, 16))
-    source = models.CharField(max_length=8, choices=LaneSource.choices)
+    gen = models.PositiveSmallIntegerField(null=True, blank=True, validators=rng(1, 6))
+    lanes = models.PositiveSmallIntegerField(null=True, blank=True, validators=rng(1, 16))
+    source = models.CharField(max_length=8, choices=LaneSource.choices, blank=True)
+    designation = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -249,7 +304,7 @@ class M2Socket(models.Model):
         return f"{self.name}: gen{self.gen} x{self.lanes} ({self.source})"
 
 
-class LaneRule(models.Model):
+class LaneRule(EvidenceFields):
     """ "Slot 1 drops to x8 when slot 3 is populated", "M2_3 disables slot 5": when/target are a slot position
     (digits) or an M.2 socket name."""
 

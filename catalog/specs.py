@@ -23,30 +23,43 @@ def rule_ref(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
+def _known(**fields) -> dict:
+    """Inline spec fields with unknown (NULL, blank) values left out."""
+    return {k: v for k, v in fields.items() if v is not None and v != ""}
+
+
 def board_topology(board: Motherboard) -> dict:
-    """Topology child rows as inline spec lists; empty when the board's topology is not curated."""
+    """Topology child rows as inline spec lists, each row with its evidence kind; empty when the board has
+    no slot table."""
     slots = list(board.pcie_slots.all())
     if not slots:
         return {}
     return {
         "pcie_slots": [
-            {
-                "position": s.position,
-                "physical_width": s.physical_width,
-                "electrical_width": s.electrical_width,
-                "gen": s.gen,
-                "source": s.source,
-                "bifurcation": list(s.bifurcation or []),
-            }
+            _known(
+                position=s.position,
+                physical_width=s.physical_width,
+                electrical_width=s.electrical_width,
+                gen=s.gen,
+                source=s.source,
+                bifurcation=list(s.bifurcation) if s.bifurcation is not None else None,
+                evidence=s.evidence,
+                row_known=s.row_known,
+            )
             for s in slots
         ],
         "m2_sockets": [
-            {"name": m.name, "gen": m.gen, "lanes": m.lanes, "source": m.source}
+            _known(name=m.name, gen=m.gen, lanes=m.lanes, source=m.source, evidence=m.evidence)
             for m in board.m2_sockets.all()
         ],
         "lane_rules": [
-            {"when": rule_ref(r.when), "target": rule_ref(r.target), "effect": r.effect}
-            | ({"width": r.width} if r.width else {})
+            _known(
+                when=rule_ref(r.when),
+                target=rule_ref(r.target),
+                effect=r.effect,
+                width=r.width or None,
+                evidence=r.evidence,
+            )
             for r in board.lane_rules.all()
         ],
     }

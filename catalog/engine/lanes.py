@@ -88,9 +88,20 @@ def _phys(slot: PcieSlot) -> int:
 # ---------------------------------------------------------------------------------------------------------
 # Placement
 # ---------------------------------------------------------------------------------------------------------
-def _covering(placed: list[Unit], pos: int, riser: bool) -> Unit | None:
+def row_note(state: State, pos) -> str:
+    """The caveat a finding about slot ``pos`` carries when that slot's row rests on a guess."""
+    slot = state.slots.get(pos)
+    if slot is not None and slot.evidence == "estimated":
+        return f" (Slot row {pos} is estimated, not read from the board's manual.)"
+    return ""
+
+
+def _covering(placed: list[Unit], pos: int, riser: bool, rows_known: bool = True) -> Unit | None:
     """The card above ``pos`` whose body covers it. A card occupies rows [p, p + thickness); a card
-    mounted in ``pos`` needs its row free, a riser's low plug only needs part of the row free."""
+    mounted in ``pos`` needs its row free, a riser's low plug only needs part of the row free. Where the
+    board's rows are unknown nothing can be said to cover anything."""
+    if not rows_known:
+        return None
     for other in placed:
         if other.slot is None or other.riser or other.slot >= pos:
             continue
@@ -102,19 +113,24 @@ def _covering(placed: list[Unit], pos: int, riser: bool) -> Unit | None:
 
 def _conflicts(state: State, placed: list[Unit], unit: Unit, pos: int, riser: bool) -> Unit | None:
     """A placed card that blocks ``pos``, or that a card mounted at ``pos`` would cover."""
-    above = _covering(placed, pos, riser)
+    above = _covering(placed, pos, riser, state.rows_known)
     if above is not None:
         return above
     for other in placed:
         if other.slot == pos:
             return other
+        if not state.rows_known:
+            continue
         if not riser and other.slot is not None and pos < other.slot < pos + thickness(unit):
             return other
     return None
 
 
-def _gap_ok(placed: list[Unit], unit: Unit, pos: int) -> bool:
-    """At least one free slot to the next card where the upper card's fans face it."""
+def _gap_ok(placed: list[Unit], unit: Unit, pos: int, rows_known: bool = True) -> bool:
+    """At least one free slot to the next card where the upper card's fans face it (unknown rows: not
+    judged)."""
+    if not rows_known:
+        return True
     for other in placed:
         if other.slot is None or other.riser:
             continue
@@ -128,7 +144,7 @@ def _gap_ok(placed: list[Unit], unit: Unit, pos: int) -> bool:
 
 def _fits_case(state: State, unit: Unit, pos: int) -> bool:
     rows = state.case_rows
-    if rows is None or unit.riser:
+    if rows is None or unit.riser or not state.rows_known:
         return True
     return pos + thickness(unit) - 1 <= rows + 1e-9
 
@@ -189,7 +205,7 @@ def _place_gpus(state: State) -> None:
                 or not _fits_case(state, u, pos)
             )
             good_lanes = slot.source == "cpu" and eff >= 8
-            tight = not u.riser and not _gap_ok(placed, u, pos)
+            tight = not u.riser and not _gap_ok(placed, u, pos, state.rows_known)
             score = (blocked, not good_lanes, tight, -eff, pos)
             if best is None or score < best[0]:
                 best = (score, pos)
@@ -210,7 +226,7 @@ def _place_gpus(state: State) -> None:
         if not u.riser and not _fits_case(state, u, u.slot):
             rows = state.rig.case.spec.expansion_slots
             state.case_overhang.append((u, rows))
-        cover = _covering(placed, u.slot, u.riser)
+        cover = _covering(placed, u.slot, u.riser, state.rows_known)
         if cover is not None:
             state.obstructed.append((u, cover))
     state.populated = set(by_slot)
@@ -375,6 +391,12 @@ def place(state: State) -> None:
                     )
     else:
         state.slots = {s.position: s for s in board.pcie_slots}
+        state.rows_known = all(s.row_known for s in board.pcie_slots)
+        if not state.rows_known:
+            state.report.not_checked.append(
+                "slot obstruction, spacing between cards and the case's slot rows (the board's slot rows "
+                "are not known: its slot table comes from firmware, which gives no physical rows)"
+            )
     _place_gpus(state)
     _place_drives(state)
     _links(state)
@@ -406,7 +428,8 @@ def place(state: State) -> None:
                     "gen": u.gen,
                     "source": u.source,
                     "gbps": u.gbps,
-                    "estimated": state.uncurated,
+                    "estimated": state.uncurated or _slot_evidence(state, u.slot) == "estimated",
+                    "evidence": "assumed" if state.uncurated else _slot_evidence(state, u.slot),
                 }
             )
     for d in state.drives:
@@ -440,12 +463,31 @@ def place(state: State) -> None:
             )
 
 
+def _slot_evidence(state: State, pos) -> str | None:
+    slot = state.slots.get(pos)
+    return slot.evidence if slot is not None else None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Checks
 # ---------------------------------------------------------------------------------------------------------
 def check_topology(state: State) -> list[Finding]:
     board = state.rig.board
-    if board is None or not state.uncurated or not state.gpus:
+    if board is None or not state.gpus:
+        return []
+    if not state.uncurated and not state.rows_known:
+        return [
+            info(
+                "TOPOLOGY_FIRMWARE",
+                "lanes",
+                f"The {board.name}'s slot table comes from its firmware (DMI tables from linux-hardware.org, "
+                "CC BY 4.0): slot widths, PCIe generations and, where the bus address tells, CPU or chipset "
+                "wiring are checked; which row each slot sits in and how slots share lanes are not known, so "
+                "obstruction, spacing and lane sharing are not checked. Check the board manual's slot table.",
+                (board.id,),
+            )
+        ]
+    if not state.uncurated:
         return []
     widths = ", ".join(f"x{u.width}" for u in state.gpus if u.slot is not None)
     return [
@@ -494,7 +536,7 @@ def check_slots(state: State) -> list[Finding]:
                 "SLOTS_EXHAUSTED",
                 "fit",
                 f"{u.label} is placed in slot {u.slot}, a physical x{_phys(state.slots[u.slot])} slot: an x16 "
-                "card needs an x16 slot, or a riser / extender (set riser).",
+                f"card needs an x16 slot, or a riser / extender (set riser).{row_note(state, u.slot)}",
                 (u.part.id,),
             )
         )
@@ -505,7 +547,7 @@ def check_slots(state: State) -> list[Finding]:
                 "fit",
                 f"{u.label} in slot row {u.slot} is {thickness(u):g} slots thick and needs rows "
                 f"{u.slot}-{u.slot + thickness(u) - 1:g}, but the case has {rows} expansion slots; "
-                "use a riser or a higher slot.",
+                f"use a riser or a higher slot.{row_note(state, u.slot)}",
                 (u.part.id,),
             )
         )
@@ -518,7 +560,8 @@ def check_slots(state: State) -> list[Finding]:
                 f"{cover.label} in slot row {cover.slot} is {thickness(cover):g} slots thick and covers rows "
                 f"{cover.slot + 1}-{cover.slot + thickness(cover) - 1:g}, so {what} {u.slot} holding "
                 f"{u.label} is blocked: put it {'in another slot' if u.riser else 'on a riser'} or use "
-                f"a slot at row {cover.slot + thickness(cover):g} or lower.",
+                f"a slot at row {cover.slot + thickness(cover):g} or lower."
+                f"{row_note(state, cover.slot) or row_note(state, u.slot)}",
                 (u.part.id, cover.part.id),
             )
         )
@@ -554,7 +597,7 @@ def check_links(state: State) -> list[Finding]:
                     "lanes",
                     f"{u.label} runs on an x1 link, {speed}{gb}: fine for mining, but loading a model "
                     "or moving batches takes 16x longer than on x16 and multi-GPU training stalls on "
-                    "gradient exchange.",
+                    f"gradient exchange.{row_note(state, u.slot)}",
                     (u.part.id,),
                 )
             )
@@ -564,7 +607,8 @@ def check_links(state: State) -> list[Finding]:
                     "GPU_LINK_DEGRADED",
                     "lanes",
                     f"{u.label} gets {u.width} lanes, {speed}{gb}, in slot {u.slot}: fewer than the 8 a "
-                    "GPU needs for full multi-GPU training speed (the x16 + x2/x4 trap).",
+                    "GPU needs for full multi-GPU training speed (the x16 + x2/x4 trap)."
+                    f"{row_note(state, u.slot)}",
                     (u.part.id,),
                 )
             )
@@ -596,7 +640,7 @@ def check_links(state: State) -> list[Finding]:
                     "GPU_ON_CHIPSET",
                     "lanes",
                     f"{u.label} in slot {u.slot} hangs off the chipset: its x{u.width} link goes through "
-                    f"{up}, and GPU-to-GPU traffic takes a detour through the CPU.",
+                    f"{up}, and GPU-to-GPU traffic takes a detour through the CPU.{row_note(state, u.slot)}",
                     (u.part.id,),
                 )
             )
@@ -648,6 +692,11 @@ def check_lane_sharing(state: State) -> list[Finding]:
         trig_name = f"slot {r.when}" if isinstance(r.when, int) else r.when
         tgt_name = f"slot {r.target}" if isinstance(r.target, int) else r.target
         who = f" ({trigger.label})" if trigger else ""
+        guess = (
+            " (This sharing rule is estimated, not read from the board's manual.)"
+            if r.evidence == "estimated"
+            else ""
+        )
         if r.effect == "disable":
             victim = target_gpu or target_drive
             out.append(
@@ -655,7 +704,7 @@ def check_lane_sharing(state: State) -> list[Finding]:
                     "LANE_SHARING",
                     "lanes",
                     f"Using {trig_name}{who} disables {tgt_name}: "
-                    f"{victim.label if victim else 'the device there'} will not be detected.",
+                    f"{victim.label if victim else 'the device there'} will not be detected.{guess}",
                     tuple(x.part.id for x in (trigger, victim) if x),
                 )
             )
@@ -673,7 +722,7 @@ def check_lane_sharing(state: State) -> list[Finding]:
                         "LANE_SHARING",
                         "lanes",
                         f"Using {trig_name}{who} drops {tgt_name} from x{base} to x{width}: "
-                        f"{target_gpu.label} loses {base - width} lanes.",
+                        f"{target_gpu.label} loses {base - width} lanes.{guess}",
                         tuple(x.part.id for x in (trigger, target_gpu) if x),
                     )
                 )
@@ -682,7 +731,8 @@ def check_lane_sharing(state: State) -> list[Finding]:
                 warning(
                     "LANE_SHARING",
                     "lanes",
-                    f"Using {trig_name}{who} drops {tgt_name} to x{width}: {target_drive.label} runs slower.",
+                    f"Using {trig_name}{who} drops {tgt_name} to x{width}: {target_drive.label} runs slower."
+                    f"{guess}",
                     tuple(x.part.id for x in (trigger, target_drive) if x),
                 )
             )

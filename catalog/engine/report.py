@@ -55,6 +55,11 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "BIFURCATION_UNVERIFIED": (Severity.WARNING, "lanes", "a slot split whose BIOS support is not curated"),
     "RISER_GEN_LIMIT": (Severity.WARNING, "lanes", "a riser slower than the link it carries"),
     "TOPOLOGY_UNCURATED": (Severity.INFO, "lanes", "the board's lane sharing is not curated"),
+    "TOPOLOGY_FIRMWARE": (
+        Severity.INFO,
+        "lanes",
+        "the board's slot table comes from firmware: widths checked, rows and sharing unknown",
+    ),
     "PARALLELISM_BANDWIDTH": (Severity.WARNING, "interconnect", "model parallelism limited by GPU links"),
     "NO_P2P": (Severity.INFO, "interconnect", "GPUs without peer-to-peer"),
     "GPU_SPACING_TIGHT": (Severity.WARNING, "thermal", "less than one free slot under an open-air card"),

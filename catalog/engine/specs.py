@@ -56,6 +56,9 @@ STORAGE_INTERFACES = ("nvme", "sata_ssd", "hdd")
 STORAGE_FORM_FACTORS = ("m2", "2.5", "3.5", "u2")
 LANE_SOURCES = ("cpu", "chipset")
 BIFURCATION_MODES = ("x8x8", "x8x4x4", "x4x4x8", "x4x4x4x4", "x4x4")
+# Where a board's slot row, M.2 socket or lane rule comes from, strongest first (docs/board-evidence.md).
+# "firmware": the board's DMI slot table (linux-hardware.org); "estimated": a guess, never silently trusted.
+EVIDENCE_KINDS = ("manual", "spec_page", "review", "firmware", "estimated")
 RISER_KINDS = ("cable", "x1_extender", "bifurcation")
 COOLER_TYPES = ("air", "aio")
 LINK_WIDTHS = (1, 2, 4, 8, 16)
@@ -109,6 +112,10 @@ class PcieSlot:
     gen: int | None = None
     source: str | None = None  # "cpu" | "chipset"
     bifurcation: tuple[str, ...] | None = None
+    evidence: str | None = None  # one of EVIDENCE_KINDS; None = given by the user (custom part)
+    # False when the physical row is not known (firmware-derived tables): ``position`` is then only the
+    # slot's order, and nothing that needs the row (obstruction, spacing, case fit) may be claimed.
+    row_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +124,7 @@ class M2Socket:
     gen: int | None = None
     lanes: int | None = None
     source: str | None = None
+    evidence: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,7 @@ class LaneRule:
     target: int | str
     effect: str  # "disable" | "width"
     width: int | None = None
+    evidence: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,18 +488,22 @@ _SLOT_FIELDS = {
     "gen": _GEN,
     "source": ("choice", LANE_SOURCES),
     "bifurcation": ("strlist", BIFURCATION_MODES),
+    "evidence": ("choice", EVIDENCE_KINDS),
+    "row_known": ("bool",),
 }
 _M2_FIELDS = {
     "name": ("str", 16),
     "gen": _GEN,
     "lanes": ("intset", (1, 2, 4)),
     "source": ("choice", LANE_SOURCES),
+    "evidence": ("choice", EVIDENCE_KINDS),
 }
 _RULE_FIELDS = {
     "when": ("slot_or_m2",),
     "target": ("slot_or_m2",),
     "effect": ("choice", ("disable", "width")),
     "width": ("intset", (0, *LINK_WIDTHS)),
+    "evidence": ("choice", EVIDENCE_KINDS),
 }
 MAX_LIST_ITEMS = 64
 

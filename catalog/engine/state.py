@@ -46,6 +46,7 @@ class State:
     slot_width: dict[int | str, int] = field(default_factory=dict)  # effective width after lane rules
     populated: set = field(default_factory=set)  # slot positions and M.2 names in use
     uncurated: bool = False
+    rows_known: bool = True  # False: the board's slot rows are unknown (firmware-derived table)
     board_missing: bool = True
     obstructed: list[tuple[Unit, Unit]] = field(default_factory=list)  # (covered card, covering card)
     unplaced: list[Unit] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .lanes import SIDE_INTAKE_COOLERS, thickness
+from .lanes import SIDE_INTAKE_COOLERS, row_note, thickness
 from .power import BOARD_W, gpu_power
 from .report import Finding, warning
 from .state import State, fmt_w
@@ -23,7 +23,11 @@ HEAT_INTO_CASE = {"blower": 0.5}
 def compute(state: State) -> None:
     """Per-GPU gaps, heat into the case, airflow and air temperature rise (report.thermal)."""
     rig = state.rig
-    direct = sorted((u for u in state.gpus if u.slot is not None and not u.riser), key=lambda u: u.slot)
+    # Gaps need the physical rows: on a board whose rows are unknown no gap is computed (not checked).
+    direct = sorted(
+        (u for u in state.gpus if u.slot is not None and not u.riser and state.rows_known),
+        key=lambda u: u.slot,
+    )
     rows = []
     for i, u in enumerate(direct):
         nxt = direct[i + 1] if i + 1 < len(direct) else None
@@ -40,13 +44,13 @@ def compute(state: State) -> None:
             }
         )
     for u in state.gpus:
-        if u.slot is None or u.riser:
+        if u.slot is None or u.riser or not state.rows_known:
             rows.append(
                 {
                     "part": u.part.id,
                     "unit": u.index,
                     "label": u.label,
-                    "slot": "riser" if u.riser else None,
+                    "slot": "riser" if u.riser else u.slot,
                     "thickness_slots": u.spec.slot_width,
                     "gap_slots": None,
                     "cooler": u.spec.cooler,
@@ -97,7 +101,8 @@ def check_spacing(state: State) -> list[Finding]:
                     "thermal",
                     f"{u.label} (slot row {u.slot}, {thickness(u):g} slots thick, {kind} cooler) leaves "
                     f"{gap:g} free slot(s) before the next card: its fans draw air from that side and will "
-                    "choke; leave a free slot, use a riser, or use blower / water-cooled cards.",
+                    "choke; leave a free slot, use a riser, or use blower / water-cooled cards."
+                    f"{row_note(state, u.slot)}",
                     (u.part.id,),
                 )
             )
