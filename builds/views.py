@@ -2,7 +2,6 @@
 
 import re
 
-from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -12,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 from django_ratelimit.decorators import ratelimit
 
-from builds import exports, regions, selectors, services
+from builds import edit_keys, exports, regions, selectors, services
 from builds.configurator import (
     CATEGORY_ORDER,
     apply_overrides,
@@ -33,27 +32,17 @@ from builds.state import (
     state_from_params,
 )
 
-EDIT_COOKIE = "rigsite_edit_{}"
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-EDIT_COOKIE_AGE_S = 365 * 24 * 3600
 
 
 def can_edit(request, build: Build) -> bool:
     if build.owner_id and request.user.is_authenticated and build.owner_id == request.user.pk:
         return True
-    return services.edit_token_valid(build, request.COOKIES.get(EDIT_COOKIE.format(build.share_id)))
+    return services.edit_token_valid(build, edit_keys.token_for(request, build.share_id))
 
 
-def remember_edit_token(response, build: Build, token: str):
-    response.set_cookie(
-        EDIT_COOKIE.format(build.share_id),
-        token,
-        max_age=EDIT_COOKIE_AGE_S,
-        httponly=True,
-        samesite="Lax",
-        secure=getattr(settings, "RIGSITE_EDIT_COOKIE_SECURE", False),
-    )
-    return response
+def remember_edit_token(request, response, build: Build, token: str):
+    return edit_keys.remember(request, response, build.share_id, token)
 
 
 def configurator_response(request, state: State, base_path: str, extra: dict, *, force=()):
@@ -110,7 +99,7 @@ def build_create_post(request):
         **form.cleaned_data,
     )
     response = HttpResponseRedirect(f"/b/{build.share_id}/edit/")
-    return remember_edit_token(response, build, token)
+    return remember_edit_token(request, response, build, token)
 
 
 def build_for_view(share_id: str) -> Build:
@@ -251,7 +240,7 @@ def build_detail(request, share_id: str):
 def build_fork_view(request, share_id: str):
     build = build_for_view(share_id)
     fork, token = services.build_fork(build=build, by=request.user)
-    return remember_edit_token(HttpResponseRedirect(f"/b/{fork.share_id}/edit/"), fork, token)
+    return remember_edit_token(request, HttpResponseRedirect(f"/b/{fork.share_id}/edit/"), fork, token)
 
 
 @require_GET

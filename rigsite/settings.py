@@ -5,6 +5,8 @@ CACHE_URL-like REDIS_URL (optional). Production hardening lives in rigsite/setti
 """
 
 import os
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "csp",
     "import_export",
     "simple_history",
+    "axes",
     "catalog",
     "builds",
 ]
@@ -61,6 +64,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "builds.edit_keys.EditKeyCookieMiddleware",  # folds old per-build edit cookies into one
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "rigsite.urls"
@@ -89,6 +94,21 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent saves on SQLite (`make run`): WAL lets readers run beside the one writer; every transaction
+    # takes the write lock when it begins (IMMEDIATE), so two writers queue on the busy timeout instead of
+    # one failing with "database is locked" when it upgrades a read lock. Django 5.1+ OPTIONS, see
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior and #sqlite-init-command
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,  # seconds a writer waits for the lock (sqlite3.connect timeout)
+    }
+    # A file, not the in-memory default: the live-server concurrency tests need threads with their own
+    # connections to one database. One file per test process, so parallel runs do not share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"rigsite-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rigsite"}}
@@ -99,6 +119,19 @@ if os.environ.get("REDIS_URL"):
         # Cached reports, diagrams and report HTML are derived from the code: a release reads only its own.
         "KEY_PREFIX": os.environ.get("RIGSITE_RELEASE", ""),
     }
+
+# Admin login throttling (django-axes): the throttle backend first, then Django's own.
+AUTHENTICATION_BACKENDS = [
+    "rigsite.ratelimits.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("RIGSITE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("RIGSITE_LOGIN_COOLOFF_MINUTES", "15")))
+# Locked when one address, or one username from anywhere, fails AXES_FAILURE_LIMIT times in a row.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "rigsite.ratelimits.client_ip"
+AXES_LOCKOUT_CALLABLE = "rigsite.ratelimits.login_locked_out"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -166,5 +199,13 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 RATELIMIT_VIEW = "rigsite.ratelimits.limited"
+# Rate limits and login throttling key on the client's address: REMOTE_ADDR, or with N trusted reverse
+# proxies in front (RIGSITE_TRUSTED_PROXIES=N) the address the outermost trusted proxy saw
+# (X-Forwarded-For). Counters live in the default cache: Redis when REDIS_URL is set, shared by all servers.
+RIGSITE_TRUSTED_PROXIES = int(os.environ.get("RIGSITE_TRUSTED_PROXIES", "0"))
+RATELIMIT_IP_META_KEY = "rigsite.ratelimits.client_ip"
+RATELIMIT_USE_CACHE = "default"
+# Edit keys: one cookie holding the keys of the most recent builds this browser made or forked.
+RIGSITE_EDIT_KEYS_KEPT = int(os.environ.get("RIGSITE_EDIT_KEYS_KEPT", "50"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 default, opted into now

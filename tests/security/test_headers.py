@@ -303,10 +303,11 @@ def test_configurator_edit_cookie_is_httponly_and_lax(seed_catalogue):
     response = client.post("/builds/new/", {"name": "Cookie", "visibility": "unlisted", "l": [f"{GPU}*1"]})
     assert response.status_code == 302
     share_id = response["Location"].split("/")[2]
-    cookie = response.cookies[f"rigsite_edit_{share_id}"]
+    cookie = response.cookies["rigsite_edit"]  # one cookie for all builds' keys (builds/edit_keys.py)
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     build = Build.objects.get(share_id=share_id)
-    assert build.edit_token_hash == edit_token_hash(cookie.value)
+    assert cookie.value.startswith(f"{share_id}.")
+    assert build.edit_token_hash == edit_token_hash(cookie.value.split(".", 1)[1])
     # Another browser (no cookie) sees the read-only refusal, not the editor.
     assert Client().get(f"/b/{share_id}/edit/").status_code == 403
 
