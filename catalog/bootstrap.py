@@ -300,6 +300,8 @@ def load_model_presets() -> int:
         defaults = {k: row.get(k) for k in PRESET_COLUMNS if k in row}
         defaults["source"] = defaults.get("source") or ""
         defaults["tied_embeddings"] = bool(defaults.get("tied_embeddings"))
+        for key in ("experts", "experts_per_token"):  # config.json's 0 = dense = NULL in ModelPreset
+            defaults[key] = defaults.get(key) or None
         defaults["extra"] = {k: v for k, v in row.items() if k not in PRESET_COLUMNS and k != "slug"}
         defaults["position"] = position
         preset = ModelPreset.objects.filter(slug=row["slug"]).first()

@@ -7,6 +7,7 @@ catalog/specs.py can hand a row to the engine without renaming.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -545,7 +546,12 @@ class CloudOffer(models.Model):
 class ModelPreset(models.Model):
     """An LLM architecture for the workload estimator (public config.json numbers)."""
 
-    slug = models.SlugField(max_length=80, unique=True)
+    # Hugging Face style names keep their dots ("llama-3.2-1b", "qwen2.5-7b"): a slug plus ".".
+    slug = models.CharField(
+        max_length=80,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9.-]*$", "lowercase letters, digits, '-' and '.'")],
+    )
     name = models.CharField(max_length=120)
     params = models.BigIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     layers = models.PositiveIntegerField(validators=rng(1, 1000))
@@ -555,8 +561,16 @@ class ModelPreset(models.Model):
     intermediate = models.PositiveIntegerField(validators=rng(1, 1000000))
     vocab = models.PositiveIntegerField(validators=rng(1, 2000000))
     tied_embeddings = models.BooleanField(default=False)
-    experts = models.PositiveIntegerField(null=True, blank=True, validators=rng(1, 1024))
-    experts_per_token = models.PositiveIntegerField(null=True, blank=True, validators=rng(1, 1024))
+    # Empty (NULL) for a dense model: no routed experts. config.json's 0 means the same and loads as NULL.
+    experts = models.PositiveIntegerField(
+        null=True, blank=True, validators=rng(1, 1024), help_text="Routed experts; empty for a dense model."
+    )
+    experts_per_token = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=rng(1, 1024),
+        help_text="Experts per token; empty for a dense model.",
+    )
     extra = models.JSONField(
         default=dict, blank=True, help_text="Other architecture numbers (head_dim, ...)."
     )
@@ -568,6 +582,15 @@ class ModelPreset(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if (self.experts is None) != (self.experts_per_token is None):
+            raise ValidationError(
+                {"experts_per_token": "set both experts and experts per token (MoE), or neither (dense)"}
+            )
+        if self.experts is not None and self.experts_per_token > self.experts:
+            raise ValidationError({"experts_per_token": "cannot exceed the number of experts"})
 
 
 class CatalogueVersion(models.Model):
