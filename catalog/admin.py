@@ -72,6 +72,11 @@ class PartAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.category = next(c for c, m in models.CATEGORY_MODELS.items() if m is type(obj))
+        else:
+            # Derived prices come only from the quote log: a history "Revert" hands us the old row with
+            # its old price_new_usd etc., and a change form holds the prices read before a quote landed.
+            # Recompute them from the quotes onto the object before it is saved (and its history row made).
+            part_price_refresh(obj)
         super().save_model(request, obj, form, change)
         transaction.on_commit(price_version_bump)  # cached reports and parts see the new spec
 
