@@ -27,6 +27,9 @@ def slot_layout_svg(board_spec, report: dict) -> str:
     if not slots and not cards:
         return ""
     lanes = {(lane["part"], lane["unit"]): lane for lane in report.get("lanes", [])}
+    # Firmware-derived tables: slots in the firmware's order, rows unknown; cards are not drawn at their
+    # thickness, since nothing is known of what they cover.
+    rows_known = all(getattr(s, "row_known", True) for s in slots)
     rows = max(
         [s.position for s in slots] + [int(c["slot"] + (c.get("thickness_slots") or 2)) for c in cards] + [7]
     )
@@ -38,7 +41,14 @@ def slot_layout_svg(board_spec, report: dict) -> str:
     parts = []
     for row in range(1, rows + 1):
         y = row * ROW_H
-        parts.append(format_html('<text x="8" y="{}" class="svg-muted">row {}</text>', y - 8, row))
+        parts.append(
+            format_html(
+                '<text x="8" y="{}" class="svg-muted">{} {}</text>',
+                y - 8,
+                "row" if rows_known else "slot",
+                row,
+            )
+        )
     for slot in slots:
         y = slot.position * ROW_H - 16
         length = SLOT_W16 * (slot.physical_width or 16) / 16
@@ -57,7 +67,7 @@ def slot_layout_svg(board_spec, report: dict) -> str:
             )
         )
     for card in cards:
-        thickness = card.get("thickness_slots") or 2
+        thickness = (card.get("thickness_slots") or 2) if rows_known else 1
         y = card["slot"] * ROW_H - 20
         lane = lanes.get((card["part"], card["unit"]), {})
         css = "svg-card-bad" if card["part"] in obstructed else "svg-card"
@@ -65,7 +75,7 @@ def slot_layout_svg(board_spec, report: dict) -> str:
         parts.append(
             format_html(
                 '<rect x="{}" y="{}" width="{}" height="{}" rx="4" class="{}"><title>{}</title></rect>'
-                '<text x="{}" y="{}" class="svg-card-label">{} · {} slots · {}</text>',
+                '<text x="{}" y="{}" class="svg-card-label">{} · {} · {}</text>',
                 SLOT_X - 20,
                 y,
                 SLOT_W16 + 40,
@@ -75,7 +85,7 @@ def slot_layout_svg(board_spec, report: dict) -> str:
                 SLOT_X - 12,
                 y + 16,
                 card["label"][:34],
-                f"{thickness:g}",
+                f"{thickness:g} slots" if rows_known else "row unknown",
                 width_label,
             )
         )
@@ -99,8 +109,11 @@ def slot_layout_svg(board_spec, report: dict) -> str:
     body = join_safe(parts)
     return format_html(
         '<svg viewBox="0 0 560 {}" role="img" aria-labelledby="slots-title" class="diagram">'
-        '<title id="slots-title">Board slots with each card at its real thickness</title>{}</svg>',
+        '<title id="slots-title">{}</title>{}</svg>',
         height,
+        "Board slots with each card at its real thickness"
+        if rows_known
+        else "Board slots in the firmware's order (physical rows unknown)",
         body,
     )
 

@@ -200,11 +200,11 @@ class TopologySource(models.TextChoices):
 class Evidence(models.TextChoices):
     """Where a slot row, M.2 socket or lane rule comes from, strongest first (docs/board-evidence.md)."""
 
-    MANUAL = "manual"
+    MANUAL = "manual", "manual"
     SPEC_PAGE = "spec_page", "spec page"
-    REVIEW = "review"
+    REVIEW = "review", "review"
     FIRMWARE = "firmware", "firmware table"
-    ESTIMATED = "estimated"
+    ESTIMATED = "estimated", "estimated"
 
 
 class EvidenceFields(models.Model):

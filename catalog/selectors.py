@@ -8,7 +8,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
-from catalog.models import CATEGORY_MODELS, Category, Cpu, LaneRule, Motherboard, Part, PriceQuote
+from catalog.dmi import DMI_CREDIT, DMI_URL
+from catalog.models import CATEGORY_MODELS, Category, Cpu, Evidence, LaneRule, Motherboard, Part, PriceQuote
 from catalog.services import Money, exchange_rates, from_usd, price_is_stale
 
 PAGE_SIZE = 50
@@ -89,7 +90,7 @@ COLUMNS: dict[str, list[Column]] = {
         Column("Memory", "memory_type", kind="text"),
         Column("DIMM slots", "memory_slots"),
         Column("Max memory", "max_memory_gb", "GB"),
-        Column("Topology curated", "topology_curated", kind="bool"),
+        Column("Slot table", "topology_source", kind="text"),
     ],
     Category.MEMORY: [
         Column("Type", "memory_type", kind="text"),
@@ -186,7 +187,7 @@ SPEC_LABELS = {
 }
 EXTRA_UNITS = {"slot_width": "slots", "capacity_gb": "GB"}
 PART_FIELD_NAMES = {f.name for f in Part._meta.concrete_fields}
-DETAIL_SKIP = {"part_ptr", "price_per_vram_gb_usd", "price_per_tflop_usd"}
+DETAIL_SKIP = {"part_ptr", "price_per_vram_gb_usd", "price_per_tflop_usd", "evidence", "firmware"}
 
 
 def categories() -> list[tuple[str, str]]:
@@ -475,6 +476,53 @@ class HistoryRow:
     href: str = ""
 
 
+@dataclass(frozen=True)
+class EvidenceRef:
+    """One source a board's slot rows cite, numbered for the evidence column and its legend."""
+
+    number: int
+    kind: str  # an Evidence value
+    label: str  # "manual", "spec page", ...
+    title: str
+    href: str
+    detail: str  # manual pages, firmware report count, or why a value is estimated
+
+    @property
+    def estimated(self) -> bool:
+        return self.kind == Evidence.ESTIMATED
+
+
+@dataclass(frozen=True)
+class TopologyRow:
+    """A slot row, M.2 socket or lane rule with the evidence it cites (None: cites nothing)."""
+
+    row: object
+    evidence: EvidenceRef | None
+    text: str = ""
+
+
+def evidence_refs(board: Motherboard) -> dict[str, EvidenceRef]:
+    entries = board.evidence if isinstance(board.evidence, dict) else {}
+    refs = {}
+    for number, (key, entry) in enumerate(entries.items(), start=1):
+        if not isinstance(entry, dict) or entry.get("kind") not in Evidence.values:
+            continue
+        kind = entry["kind"]
+        if kind == Evidence.MANUAL:
+            detail = f"p. {entry['page']}" if entry.get("page") else ""
+        elif kind == Evidence.FIRMWARE:
+            n = entry.get("reports")
+            detail = f"{n} report{'s' if n != 1 else ''}" if n else ""
+        elif kind == Evidence.ESTIMATED:
+            detail = str(entry.get("why") or "")
+        else:
+            detail = ""
+        url = entry.get("url") or (DMI_URL if kind == Evidence.FIRMWARE else "")
+        title = str(entry.get("title") or (DMI_CREDIT if kind == Evidence.FIRMWARE else "") or url)
+        refs[key] = EvidenceRef(number, kind, Evidence(kind).label, title, link_or_text(url)[1], detail)
+    return refs
+
+
 @dataclass
 class PartDetail:
     part: Part
@@ -485,10 +533,15 @@ class PartDetail:
     stale: bool
     history: list[HistoryRow]
     series: dict[str, list[tuple[datetime, Decimal]]]
-    lane_rules: list[str]
+    lane_rules: list[TopologyRow]
     slots: list = field(default_factory=list)
     m2_sockets: list = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)
+    evidence: list[EvidenceRef] = field(default_factory=list)
+
+    @property
+    def shows_firmware(self) -> bool:
+        return any(ref.kind == Evidence.FIRMWARE for ref in self.evidence)
 
 
 def link_or_text(value) -> tuple[str, str]:
@@ -588,7 +641,12 @@ def part_detail(category: str, slug: str, *, currency: str = "USD") -> PartDetai
         sources=[link_or_text(src) for src in (part.sources if isinstance(part.sources, list) else [])],
     )
     if model is Motherboard:
-        detail.slots = list(part.pcie_slots.all())
-        detail.m2_sockets = list(part.m2_sockets.all())
-        detail.lane_rules = [lane_rule_text(rule) for rule in part.lane_rules.all()]
+        refs = evidence_refs(part)
+        detail.evidence = list(refs.values())
+        detail.slots = [TopologyRow(s, refs.get(s.evidence_key)) for s in part.pcie_slots.all()]
+        detail.m2_sockets = [TopologyRow(m, refs.get(m.evidence_key)) for m in part.m2_sockets.all()]
+        detail.lane_rules = [
+            TopologyRow(rule, refs.get(rule.evidence_key), lane_rule_text(rule))
+            for rule in part.lane_rules.all()
+        ]
     return detail

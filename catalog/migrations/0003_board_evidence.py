@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='lanerule',
             name='evidence',
-            field=models.CharField(choices=[('manual', 'Manual'), ('spec_page', 'spec page'), ('review', 'Review'), ('firmware', 'firmware table'), ('estimated', 'Estimated')], default='estimated', max_length=10),
+            field=models.CharField(choices=[('manual', 'manual'), ('spec_page', 'spec page'), ('review', 'review'), ('firmware', 'firmware table'), ('estimated', 'estimated')], default='estimated', max_length=10),
         ),
         migrations.AddField(
             model_name='lanerule',
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='m2socket',
             name='evidence',
-            field=models.CharField(choices=[('manual', 'Manual'), ('spec_page', 'spec page'), ('review', 'Review'), ('firmware', 'firmware table'), ('estimated', 'Estimated')], default='estimated', max_length=10),
+            field=models.CharField(choices=[('manual', 'manual'), ('spec_page', 'spec page'), ('review', 'review'), ('firmware', 'firmware table'), ('estimated', 'estimated')], default='estimated', max_length=10),
         ),
         migrations.AddField(
             model_name='m2socket',
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='pcieslot',
             name='evidence',
-            field=models.CharField(choices=[('manual', 'Manual'), ('spec_page', 'spec page'), ('review', 'Review'), ('firmware', 'firmware table'), ('estimated', 'Estimated')], default='estimated', max_length=10),
+            field=models.CharField(choices=[('manual', 'manual'), ('spec_page', 'spec page'), ('review', 'review'), ('firmware', 'firmware table'), ('estimated', 'estimated')], default='estimated', max_length=10),
         ),
         migrations.AddField(
             model_name='pcieslot',

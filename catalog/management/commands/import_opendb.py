@@ -1,5 +1,9 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.dmi import DEFAULT_PATH
+from catalog.importers.firmware import import_board_firmware
 from catalog.importers.opendb import OpenDBError, import_opendb
 
 
@@ -21,12 +25,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--verbose-skips", action="store_true", help="list every skipped row and its reason"
         )
+        parser.add_argument(
+            "--dmi",
+            default=str(DEFAULT_PATH),
+            help="firmware slot tables (linuxhw-dmi-slots.jsonl.gz): imported boards that match one get a "
+            "firmware-derived slot table; skipped when the file is absent",
+        )
 
-    def handle(self, *args, path, ref, verbose_skips, **options):
+    def handle(self, *args, path, ref, verbose_skips, dmi, **options):
         try:
             report = import_opendb(path, ref=ref)
         except OpenDBError as exc:
             raise CommandError(str(exc)) from exc
         for line in report.lines(verbose=verbose_skips):
             self.stdout.write(line)
+        if Path(dmi).exists():
+            for line in import_board_firmware(dmi).lines():
+                self.stdout.write(line)
+        else:
+            self.stdout.write(f"no firmware tables at {dmi}: imported boards keep no slot table")
         return None
