@@ -305,6 +305,7 @@ class PartList:
     sort: str
     notes: list[str] = field(default_factory=list)
     show_opendb_credit: bool = False
+    show_dmi_credit: bool = False
 
     @property
     def sorted_key(self) -> str:
@@ -435,6 +436,7 @@ def part_list(
         sort=effective_sort,
         notes=notes,
         show_opendb_credit=any(row.part.opendb_id for row in rows),
+        show_dmi_credit=any(getattr(row.part, "topology_source", "") == "firmware" for row in rows),
     )
 
 

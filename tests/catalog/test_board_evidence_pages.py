@@ -91,3 +91,38 @@ def test_firmware_derived_board_page_says_rows_unknown_and_credits_dmi(client):
     assert "firmware's order (rows unknown)" in html
     assert "4 reports" in html
     assert "DMI tables from linux-hardware.org (linuxhw/DMI)</a>, CC BY 4.0" in html
+
+
+def _load(slugs):
+    import json
+
+    from catalog.bootstrap import DATA_DIR, load_exchange_rates
+
+    load_exchange_rates()
+    for category in ("motherboard", "cpu", "gpu"):
+        records = json.loads((DATA_DIR / "parts" / f"{category}.json").read_text())
+        load_parts(category, [r for r in records if r["slug"] in slugs])
+
+
+@pytest.mark.django_db
+def test_proart_z790_creator_puts_the_second_gpu_on_chipset_x4():
+    # The firmware (00:1c.4, 00:1a.0) and the corrected catalogue: one CPU PCIe 5.0 x16 slot, two x16-size
+    # slots wired x4 to the chipset. The old data split the CPU x16 as x8/x8 over two slots.
+    from catalog.engine import Rig, check, parse_context
+    from catalog.models import Part
+    from catalog.specs import engine_part, spec_for
+
+    board, cpu, gpu = "asus-proart-z790-creator-wifi", "intel-core-i9-13900k", "nvidia-geforce-rtx-3090-fe"
+    _load({board, cpu, gpu})
+    parts = [Part.objects.get(slug=s).typed() for s in (board, cpu, gpu)]
+    rig = Rig(
+        tuple(
+            engine_part(part_id=p.slug, name=p.name, category=p.category, spec=spec_for(p), quantity=q)
+            for p, q in zip(parts, (1, 1, 2), strict=True)
+        )
+    )
+    report = check(rig, parse_context({}))
+    lanes = sorted((x["width"], x["source"]) for x in report.lanes if x["kind"] == "gpu")
+    assert lanes == [(4, "chipset"), (16, "cpu")]
+    chipset = [f for f in report.findings if f.code == "GPU_ON_CHIPSET"]
+    assert len(chipset) == 1 and "x4" in chipset[0].message
