@@ -14,6 +14,9 @@ echo "== ruff"
 echo "== makemigrations --check"
 "$PY" manage.py makemigrations --check --dry-run
 
+echo "== verify_boards (curated boards against their firmware slot tables)"
+"$PY" manage.py verify_boards --quiet
+
 echo "== check --deploy and collectstatic (production settings)"
 prod_env=(DJANGO_SETTINGS_MODULE=rigsite.settings_production ALLOWED_HOSTS=rigsite.example.org
   SECRET_KEY="check-deploy-$(head -c 48 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')")
