@@ -159,6 +159,7 @@ UNIT_SUFFIXES = (
 )
 # Labels where the column name does not read well once its unit suffix is dropped.
 SPEC_LABELS = {
+    "topology_source": "Slot table",
     "vram_gb": "VRAM",
     "memory_bandwidth_gbps": "Memory bandwidth",
     "bf16_tflops": "BF16 TFLOPS (dense, FP32 accumulate)",
@@ -187,7 +188,14 @@ SPEC_LABELS = {
 }
 EXTRA_UNITS = {"slot_width": "slots", "capacity_gb": "GB"}
 PART_FIELD_NAMES = {f.name for f in Part._meta.concrete_fields}
-DETAIL_SKIP = {"part_ptr", "price_per_vram_gb_usd", "price_per_tflop_usd", "evidence", "firmware"}
+DETAIL_SKIP = {
+    "part_ptr",
+    "price_per_vram_gb_usd",
+    "price_per_tflop_usd",
+    "evidence",
+    "firmware",
+    "topology_curated",
+}
 
 
 def categories() -> list[tuple[str, str]]:
@@ -515,6 +523,8 @@ def evidence_refs(board: Motherboard) -> dict[str, EvidenceRef]:
         elif kind == Evidence.FIRMWARE:
             n = entry.get("reports")
             detail = f"{n} report{'s' if n != 1 else ''}" if n else ""
+            if n == 1:
+                detail += ": a single report is a hint, not proof (the user's BIOS may be old)"
         elif kind == Evidence.ESTIMATED:
             detail = str(entry.get("why") or "")
         else:
