@@ -6,7 +6,7 @@ import heapq
 import math
 
 from .report import Finding, error, info, warning
-from .specs import Part, PsuSpec
+from .specs import CIRCUITS, Part, PsuSpec
 from .state import State, Unit, fmt_w
 
 # When a GPU has no measured transient_peak_w: excursions of 1.7x board power. Sources: RTX 3090 spikes
@@ -397,6 +397,69 @@ def _connectors(load: dict, spec: PsuSpec) -> list[Finding]:
     return []
 
 
+def _circuit_advice(state: State, wall: float) -> str:
+    """What would work instead: the smallest standard circuit that carries the load (same voltage first),
+    and the per-GPU power limit that brings the load under this circuit, if one can."""
+    ctx = state.context
+    fits = sorted(
+        (volts * amps * ctx.continuous_fraction, volts != ctx.circuit_volts, volts, amps)
+        for volts, amps in CIRCUITS.values()
+        if volts * amps * ctx.continuous_fraction >= wall
+    )
+    fits.sort(key=lambda c: (c[1], c[0]))
+    options = []
+    if fits:
+        _, _, volts, amps = fits[0]
+        options.append(f"a {volts:g} V / {amps:g} A circuit carries it")
+    else:
+        options.append("no standard household circuit carries it: split it over two circuits")
+    limit = _fitting_power_limit(state)
+    if limit is not None:
+        options.append(f"or on this circuit, power-limit each GPU to {limit:.0f} W")
+    return _sentence(options)
+
+
+def _wall_at_limit(state: State, limit_w: float) -> float:
+    """Sustained wall draw if every GPU were capped at ``limit_w`` (same PSU assignment and efficiency
+    curves as the real figure)."""
+    if not state.psu_loads:
+        return state.wall_w
+    wall = 0.0
+    for load in state.psu_loads:
+        cut = sum(max(0.0, (gpu_power(u)[0] or 0.0) - limit_w) for u in load["gpus"])
+        sustained = load["sustained_w"] - cut
+        rating = load["spec"].wattage_w
+        eff = efficiency_at(load["spec"].efficiency, sustained / rating if rating else 0.5)
+        wall += sustained / eff
+    return wall
+
+
+def _fitting_power_limit(state: State) -> float | None:
+    """The highest per-GPU power limit (5 W steps) that brings the rig under this circuit, or None when even
+    half the smallest card's board power would not (no sensible operating point)."""
+    gpus = [u for u in state.gpus if u.spec.board_power_w]
+    if not gpus or len(gpus) != len(state.gpus):
+        return None
+    floor = 0.5 * min(u.spec.board_power_w for u in gpus)
+    top = max(gpu_power(u)[0] or 0.0 for u in gpus)
+    cap = state.context.circuit_limit_w
+    lo, hi = math.ceil(floor / 5), math.floor(top / 5) - 1
+    if hi < lo or _wall_at_limit(state, lo * 5) > cap:
+        return None
+    while lo < hi:  # the wall draw rises with the limit: the largest step that fits
+        mid = (lo + hi + 1) // 2
+        if _wall_at_limit(state, mid * 5) <= cap:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo * 5.0
+
+
+def _sentence(options: list[str]) -> str:
+    text = "; ".join(options)
+    return text[0].upper() + text[1:] + "."
+
+
 def check_circuit(state: State) -> list[Finding]:
     ctx = state.context
     if not state.gpus and not state.rig.psus:
@@ -406,14 +469,13 @@ def check_circuit(state: State) -> list[Finding]:
     amps = wall / ctx.circuit_volts
     breaker = f"{ctx.circuit_volts:g} V / {ctx.circuit_amps:g} A circuit"
     if wall > limit:
-        need = wall / ctx.circuit_volts / ctx.continuous_fraction
         return [
             error(
                 "CIRCUIT_OVERLOAD",
                 "power",
                 f"The rig draws about {fmt_w(wall)} ({amps:.1f} A) at the wall under sustained load; a "
-                f"{breaker} allows {fmt_w(limit)} continuous (80 % of the breaker). It needs a "
-                f"{need:.0f} A breaker at {ctx.circuit_volts:g} V, a 240 V circuit, or power limits.",
+                f"{breaker} allows {fmt_w(limit)} continuous (80 % of the breaker). "
+                f"{_circuit_advice(state, wall)}",
                 tuple(p.id for p in state.rig.psus),
             )
         ]

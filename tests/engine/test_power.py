@@ -1,6 +1,11 @@
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog.engine.power import DEFAULT_TRANSIENT_FACTOR, efficiency_at, speed_kept
+from catalog.engine.specs import CIRCUITS
 
 from .factories import GPU, PSU, codes, part, rig, run, with_
 
@@ -133,3 +138,45 @@ def test_power_limit_caps_sustained_and_transient():
 def test_unknown_gpu_power_is_not_checked_not_zero():
     r = run(rig(gpu=_gpus(spec={"board_power_w": None, "transient_peak_w": None})))
     assert any("power of" in s for s in r.not_checked)
+
+
+_ADVICE = re.compile(r"[Aa] (\d+(?:\.\d+)?) V / (\d+(?:\.\d+)?) A circuit carries it")
+_LIMIT = re.compile(r"power-limit each GPU to (\d+) W")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_gpus=st.integers(1, 8),
+    board_w=st.sampled_from([250, 300, 350, 450, 600]),
+    circuit=st.sampled_from(["120v-15a", "120v-20a", "230v-10a"]),
+)
+def test_circuit_overload_advice_names_what_works(n_gpus, board_w, circuit):
+    gpu = part("gpu", with_(GPU, board_power_w=board_w, transient_peak_w=None), "GPU", quantity=n_gpus)
+    r = run(rig(gpu=gpu, gpus=0, psu=_psu(quantity=4, wattage_w=1600)), {"circuit": circuit})
+    found = r.find("CIRCUIT_OVERLOAD")
+    if not found:
+        return
+    (f,) = found
+    assert "needs a 15 A breaker" not in f.message and "breaker at" not in f.message
+    named = _ADVICE.search(f.message)
+    if named:  # the circuit it names carries the rig
+        volts, amps = float(named.group(1)), float(named.group(2))
+        assert (volts, amps) in CIRCUITS.values()
+        ok = run(
+            rig(gpu=gpu, gpus=0, psu=_psu(quantity=4, wattage_w=1600)),
+            {"circuit": {"volts": volts, "amps": amps}},
+        )
+        assert "CIRCUIT_OVERLOAD" not in ok.codes
+    else:
+        assert "split it over two circuits" in f.message
+    limit = _LIMIT.search(f.message)
+    if limit:  # the power limit it names brings the rig under this circuit
+        limited = part(
+            "gpu",
+            with_(GPU, board_power_w=board_w, transient_peak_w=None),
+            "GPU",
+            quantity=n_gpus,
+            power_limit_w=int(limit.group(1)),
+        )
+        ok = run(rig(gpu=limited, gpus=0, psu=_psu(quantity=4, wattage_w=1600)), {"circuit": circuit})
+        assert "CIRCUIT_OVERLOAD" not in ok.codes
