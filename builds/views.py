@@ -1,6 +1,7 @@
 """Thin views: configurator, shared page, fork, revisions, compare, exports, planner."""
 
 import re
+import time
 
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -27,6 +28,7 @@ from builds.state import (
     CIRCUIT_CHOICES,
     CURRENCIES,
     State,
+    encode_line,
     state_from_build,
     state_from_form,
     state_from_params,
@@ -151,6 +153,7 @@ def build_edit_post(request, build: Build):
 @require_GET
 @ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
 def build_picker(request, category: str):
+    started = time.thread_time()  # the picker's CPU budget counts from here (builds/configurator.py)
     if category not in dict(CATEGORY_ORDER):
         raise Http404("unknown category")
     state = state_from_form(request.GET)
@@ -158,15 +161,27 @@ def build_picker(request, category: str):
     base_path = safe_base_path(request.GET.get("base", ""))
     form = PickerForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {"q": "", "sort": "price", "all": False}
-    candidates = picker_candidates(
-        state, category, q=filters["q"], show_all=filters["all"], sort=filters["sort"] or "price"
+    picked = picker_candidates(
+        state,
+        category,
+        q=filters["q"],
+        show_all=filters["all"],
+        sort=filters["sort"] or "price",
+        started=started,
     )
-    for candidate in candidates:
-        candidate["add_url"] = f"{base_path}?{state.query(candidate['lines'])}"
+    # Each "Add" link carries the whole state: encode the build's lines once, not once per candidate.
+    tokens = {}
+    for candidate in picked.candidates + picked.unchecked:
+        *base, new = candidate["lines"]
+        if not tokens:
+            tokens = {id(line): encode_line(line) for line in base}
+        line_tokens = [tokens.get(id(line)) or encode_line(line) for line in base] + [encode_line(new)]
+        candidate["add_url"] = f"{base_path}?{state.query(tokens=line_tokens)}"
     context = {
         "category": category,
         "category_label": dict(CATEGORY_ORDER)[category],
-        "candidates": candidates,
+        "candidates": picked.candidates,
+        "picked": picked,
         "form": form,
         "state": state,
         "query": state.query(),
