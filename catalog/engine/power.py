@@ -442,7 +442,9 @@ def _fitting_power_limit(state: State) -> float | None:
         return None
     floor = 0.5 * min(u.spec.board_power_w for u in gpus)
     top = max(gpu_power(u)[0] or 0.0 for u in gpus)
-    cap = state.context.circuit_limit_w
+    # 1.5 % margin: with the cards capped, the automatic PSU balance may move a card to another unit, where
+    # it meets another point of the efficiency curve.
+    cap = state.context.circuit_limit_w * 0.985
     lo, hi = math.ceil(floor / 5), math.floor(top / 5) - 1
     if hi < lo or _wall_at_limit(state, lo * 5) > cap:
         return None
