@@ -18,6 +18,7 @@ from django.conf import settings
 COOKIE = "rigsite_edit"
 LEGACY_PREFIX = "rigsite_edit_"
 COOKIE_AGE_S = 365 * 24 * 3600
+LEGACY_DELETES_PER_RESPONSE = 10
 KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -98,6 +99,9 @@ class EditKeyCookieMiddleware:
             keys = current_keys(request)
             keys = keys | {k: v for k, v in newest_first(legacy).items() if k not in keys}
             _set(response, keys)
-            for share_id in legacy:
+            # A few deletions per response: one Set-Cookie each, and proxies refuse responses whose
+            # headers outgrow their buffer (nginx proxy_buffer_size, 4-8 KB by default). The browser sends
+            # the rest with its next requests, and they are folded in (and deleted) the same way.
+            for share_id in sorted(legacy)[:LEGACY_DELETES_PER_RESPONSE]:
                 response.delete_cookie(LEGACY_PREFIX + share_id, samesite="Lax")
         return response

@@ -211,3 +211,19 @@ def test_malformed_edit_cookies_are_ignored_not_500(value, db, seed_catalogue):
     build = Build.objects.first()
     assert browser.get(f"/b/{build.share_id}/edit/").status_code == 403
     assert browser.get(f"/b/{build.share_id}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_many_old_cookies_are_deleted_a_few_per_response_so_headers_stay_small(seed_catalogue):
+    browser = Client()
+    for n in range(35):
+        browser.cookies[f"rigsite_edit_{n:022d}"] = "t" * 32
+    rounds = 0
+    while any(name.startswith("rigsite_edit_") and m.value for name, m in browser.cookies.items()):
+        response = browser.get("/")
+        deleted = [name for name, m in response.cookies.items() if name.startswith("rigsite_edit_")]
+        assert 0 < len(deleted) <= edit_keys.LEGACY_DELETES_PER_RESPONSE
+        for name in deleted:  # the test client keeps deleted cookies with an empty value
+            del browser.cookies[name]
+        rounds += 1
+    assert rounds == 4
