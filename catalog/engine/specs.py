@@ -617,17 +617,83 @@ def _fields(table: dict[str, tuple], data: Any, prefix: str) -> dict[str, Any]:
 
 _REQUIRED_NESTED = {"pcie_slots": "position", "m2_sockets": "name"}
 
+# Form-factor spellings the sources use (OpenDB writes "Micro ATX", "EATX", "Mini ITX"; retailers "mATX",
+# "uATX", "Extended ATX"), keyed by the spelling in lower case without spaces, hyphens, underscores or dots.
+# "Thin Mini-ITX" has the Mini-ITX 170 x 170 mm footprint (Intel Thin Mini-ITX spec), as in the OpenDB
+# importer. Anything else stays a 400.
+_FORM_FACTOR_ALIASES = {
+    "atx": "ATX",
+    "standardatx": "ATX",
+    "eatx": "E-ATX",
+    "extendedatx": "E-ATX",
+    "eeb": "EEB",
+    "ssieeb": "SSI-EEB",
+    "ceb": "CEB",
+    "ssiceb": "SSI-CEB",
+    "microatx": "Micro-ATX",
+    "matx": "Micro-ATX",
+    "uatx": "Micro-ATX",
+    "\u00b5atx": "Micro-ATX",  # micro sign
+    "\u03bcatx": "Micro-ATX",  # Greek mu
+    "miniitx": "Mini-ITX",
+    "mitx": "Mini-ITX",
+    "thinminiitx": "Mini-ITX",
+    "xlatx": "XL-ATX",
+    "extralargeatx": "XL-ATX",
+}
+
+
+def form_factor_name(value: Any) -> Any:
+    """The canonical FORM_FACTORS name for a common spelling ("micro atx" -> "Micro-ATX"); anything else
+    is returned as it is (and refused by the strict validation that follows)."""
+    if not isinstance(value, str) or len(value) > 40:
+        return value
+    key = "".join(ch for ch in value.lower() if ch not in " -_.\t")
+    return _FORM_FACTOR_ALIASES.get(key, value)
+
+
+def normalise_spec(category: str, data: Any) -> Any:
+    """A copy of a spec dict with form factors spelt canonically (what is stored and validated)."""
+    if not isinstance(data, dict):
+        return data
+    if category == "motherboard" and "form_factor" in data:
+        return {**data, "form_factor": form_factor_name(data["form_factor"])}
+    if category == "case" and isinstance(data.get("form_factors"), list | tuple):
+        return {**data, "form_factors": [form_factor_name(v) for v in data["form_factors"]]}
+    return data
+
+
+def _check_lane_rule_names(values: dict) -> None:
+    """A lane rule whose `when` or `target` names a slot or M.2 socket the board does not have would be
+    silently ignored by the verdict: refuse it, naming the field."""
+    positions = {s.position for s in values.get("pcie_slots") or ()}
+    sockets = {m.name for m in values.get("m2_sockets") or ()}
+    for i, rule in enumerate(values.get("lane_rules") or ()):
+        for key in ("when", "target"):
+            name = getattr(rule, key)
+            if isinstance(name, int) and name not in positions:
+                have = ", ".join(str(p) for p in sorted(positions)) or "none"
+                raise SpecError(f"motherboard.lane_rules[{i}].{key}", f"no PCIe slot {name} (slots: {have})")
+            if isinstance(name, str) and name not in sockets:
+                have = ", ".join(sorted(sockets)) or "none"
+                raise SpecError(
+                    f"motherboard.lane_rules[{i}].{key}", f"no M.2 socket {name!r} (sockets: {have})"
+                )
+
 
 def spec_from_dict(category: str, data: dict) -> Spec:
     """Strictly validate ``data`` and return the spec dataclass for ``category``."""
     if not isinstance(category, str) or category not in SPEC_CLASSES:
         raise SpecError("category", f"{category!r} not one of {', '.join(CATEGORIES)}")
+    data = normalise_spec(category, data)
     if category == "motherboard" and isinstance(data, dict):
         for key, req in _REQUIRED_NESTED.items():
             for i, item in enumerate(data.get(key) or ()):
                 if isinstance(item, dict) and item.get(req) is None:
                     raise SpecError(f"motherboard.{key}[{i}].{req}", "required")
     values = _fields(FIELDS[category], data, category)
+    if category == "motherboard":
+        _check_lane_rule_names(values)
     if category == "gpu":
         bp, tp = values.get("board_power_w"), values.get("transient_peak_w")
         if bp is not None and tp is not None and tp < bp:
@@ -791,6 +857,8 @@ __all__ = [
     "RiserSpec",
     "SpecError",
     "StorageSpec",
+    "form_factor_name",
+    "normalise_spec",
     "parse_context",
     "part_from_dict",
     "spec_from_dict",
