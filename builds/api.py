@@ -2,6 +2,7 @@
 
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -17,8 +18,28 @@ from catalog.engine import workload
 from catalog.models import Currency
 
 MAX_BODY_BYTES = 256 * 1024
+# The deepest legitimate body (an exported build: parts -> [i] -> spec -> lane_rules -> [i] -> value, or a
+# report) is under 10 levels; 32 leaves room and stays far below Python's recursion limit everywhere the
+# body goes afterwards (validation, JSONField, templates).
+MAX_JSON_DEPTH = 32
 CHECK_KEYS = {"parts", "inline_parts", "context", "workloads"}
 BUILD_KEYS = CHECK_KEYS | {"name", "description", "visibility", "currency"}
+# What GET and the JSON export show besides BUILD_KEYS: accepted (so an export can be posted back as it is)
+# and ignored, never assigned.
+READ_ONLY_KEYS = {
+    "share_id",
+    "revision",
+    "url",
+    "forked_from",
+    "source_url",
+    "created_at",
+    "updated_at",
+    "report",
+}
+
+
+class BodyTooLarge(InputError):
+    status = 413
 
 
 def bad_request(field: str, message: str, status: int = 400) -> JsonResponse:
@@ -30,15 +51,60 @@ def read_json(request) -> dict:
     # which is why these endpoints are exempt from the cookie-based CSRF check.
     if request.content_type != "application/json":
         raise InputError("body", "Content-Type must be application/json")
-    if len(request.body) > MAX_BODY_BYTES:
-        raise InputError("body", f"at most {MAX_BODY_BYTES // 1024} KB")
+    too_big = f"at most {MAX_BODY_BYTES // 1024} KB"
     try:
-        body = json.loads(request.body, parse_constant=reject_constant)
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise InputError("Content-Length", "must be a number") from None
+    if declared > MAX_BODY_BYTES:
+        raise BodyTooLarge("body", too_big)  # before Django reads it (its own refusal is an HTML 400)
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise BodyTooLarge("body", too_big) from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise BodyTooLarge("body", too_big)
+    try:
+        body = json.loads(raw, parse_constant=reject_constant)
+    except RecursionError:
+        raise InputError("body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError("body", f"invalid JSON: {exc}") from None
+    check_json_values(body)
     if not isinstance(body, dict):
         raise InputError("body", "must be a JSON object")
     return body
+
+
+def check_json_values(body) -> None:
+    """Refuse, naming the place, what no later step can take: nesting deeper than MAX_JSON_DEPTH, and
+    strings (values or keys) holding NUL (PostgreSQL refuses it in text and jsonb) or a lone surrogate
+    (not encodable as UTF-8). Iterative, so the check itself cannot overflow the stack."""
+    stack = [(body, "body", 1)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise InputError(where, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    check_text(key, f"{where}.{key[:40]!r}")
+                    child = key if where == "body" else f"{where}.{key}"
+                else:
+                    child = f"{where}[{key}]"
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, str):
+            check_text(value, where)
+
+
+def check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise InputError(where, "must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(where, "must be valid Unicode (no lone surrogates)") from None
 
 
 def reject_constant(name):
@@ -76,7 +142,7 @@ def api_errors(view):
         try:
             return view(request, *args, **kwargs)
         except InputError as exc:
-            return bad_request(exc.field, exc.message, 413 if "KB" in exc.message else 400)
+            return bad_request(exc.field, exc.message, getattr(exc, "status", 400))
         except engine.SpecError as exc:
             return bad_request(exc.field, exc.message)
 
@@ -131,9 +197,16 @@ def build_fields(body: dict, partial: bool) -> dict:
 
 
 def build_context_data(body: dict) -> tuple[dict, list]:
+    """The context (without workloads) and the workloads a body gives; workloads may sit in either."""
     context = body.get("context") or {}
     workloads = body.get("workloads") or context.get("workloads") or []
     return {k: v for k, v in context.items() if k != "workloads"}, workloads
+
+
+def writable(body: dict) -> dict:
+    """The body less the read-only keys an export carries (never assigned)."""
+    check_unknown(body, BUILD_KEYS | READ_ONLY_KEYS)
+    return {k: v for k, v in body.items() if k in BUILD_KEYS}
 
 
 @csrf_exempt
@@ -141,8 +214,7 @@ def build_context_data(body: dict) -> tuple[dict, list]:
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
 @api_errors
 def builds_create_view(request):
-    body = read_json(request)
-    check_unknown(body, BUILD_KEYS)
+    body = writable(read_json(request))
     fields = build_fields(body, partial=False)
     lines, _ = parse_check_body(body)
     context, workloads = build_context_data(body)
@@ -170,22 +242,51 @@ def build_detail_view(request, share_id: str):
     )
 
 
+def patched_body(body: dict, build: Build) -> dict:
+    """The whole build as a create body, with exactly the fields the PATCH names replaced: `parts` replaces
+    the catalogue parts only, `inline_parts` the custom parts only, `context` the context (workloads
+    inside it replace the workloads), `workloads` the workloads; every other field stays as saved."""
+    context = dict(build.context or {})
+    workloads = list(build.workloads or [])
+    if "context" in body:
+        given = body["context"]
+        if given is not None and not isinstance(given, dict):
+            raise InputError("context", "must be an object")
+        given = dict(given or {})
+        if "workloads" in given:
+            if "workloads" in body:
+                raise InputError("workloads", "give workloads once, at the top level or in context")
+            workloads = given.pop("workloads")
+        context = given
+    if "workloads" in body:
+        workloads = body["workloads"]
+    return {"context": context, "workloads": workloads}
+
+
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
 def build_patch(request, build: Build):
     if not services.edit_token_valid(build, request.headers.get("X-Edit-Token")):
         return bad_request("X-Edit-Token", "missing or wrong edit token", status=403)
-    body = read_json(request)
-    check_unknown(body, BUILD_KEYS)
+    body = writable(read_json(request))
     fields = build_fields(body, partial=True)
     with transaction.atomic():
         build = Build.objects.select_for_update().get(pk=build.pk)
+        saved_lines = selectors.build_lines(build)
+        lines = saved_lines
         if "parts" in body or "inline_parts" in body:
-            lines, _ = parse_check_body(body)
-        else:
-            lines = selectors.build_lines(build)
-            parse_check_body({k: body[k] for k in ("context", "workloads") if k in body})
-        if "context" in body or "workloads" in body:
-            build.context, build.workloads = build_context_data(body)
+            given = parse_lines(body.get("parts"), body.get("inline_parts"))
+            catalogue = [x for x in given if x.slug] if "parts" in body else [x for x in lines if x.part]
+            custom = (
+                [x for x in given if not x.slug]
+                if "inline_parts" in body
+                else [x for x in lines if not x.part]
+            )
+            lines = resolve_lines(catalogue) + custom
+            # A line that continues a saved one keeps what the body does not name (prices paid and saved).
+            services.continue_items(lines, [x.item for x in saved_lines])
+        merged = patched_body(body, build)
+        parse_check_body(merged)  # the context and workloads the build will have, validated together
+        build.context, build.workloads = merged["context"], merged["workloads"]
         for key, value in fields.items():
             setattr(build, key, value)
         build = services.build_save(

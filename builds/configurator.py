@@ -104,8 +104,9 @@ def apply_overrides(state: State, params) -> bool:
             except ValueError:
                 watts = None
                 state.errors.append(f"line {index + 1}: power limit {raw[:20]!r} is not a number")
-            if watts is not None and not 50 <= watts <= 1000:
-                state.errors.append(f"line {index + 1}: power limit must be between 50 and 1000 W")
+            error = power_limit_error(watts) if watts is not None else None  # the engine's (API's) range
+            if error:
+                state.errors.append(f"line {index + 1}: power limit {error}")
                 watts = None
             if watts != line.placement.get("power_limit_w"):
                 changed = True
@@ -120,6 +121,16 @@ def apply_overrides(state: State, params) -> bool:
     if params.get("add"):
         changed |= add_part(state, params.get("add"))
     return changed
+
+
+def power_limit_error(watts: float) -> str | None:
+    from catalog.engine.specs import SpecError, part_from_dict
+
+    try:
+        part_from_dict({"category": "gpu", "power_limit_w": watts})
+    except SpecError as exc:
+        return exc.message
+    return None
 
 
 def add_part(state: State, slug: str) -> bool:

@@ -7,6 +7,7 @@ Catalogue slugs are resolved in a constant number of queries.
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from catalog.engine import specs as engine
 from catalog.models import CATEGORY_ATTR, Part
@@ -16,7 +17,16 @@ from catalog.specs import engine_part, spec_for
 MAX_ITEMS = 64
 SLUG_RE = re.compile(r"[a-z0-9-]{1,220}")
 PLACEMENT_KEYS = ("slots", "riser", "riser_width", "psu", "power_limit_w")
-CATALOGUE_ITEM_KEYS = {"slug", "quantity", *PLACEMENT_KEYS}
+# What a saved build keeps per line beyond the part (BuildItem's saved and paid prices): the API's GET and
+# JSON export carry them, so an export can be posted back as it is.
+SAVED_KEYS = ("saved_price_usd", "price_paid")
+# A catalogue part's name and category come from the catalogue: accepted (an export names them) and ignored.
+CATALOGUE_READ_ONLY_KEYS = ("name", "category")
+CATALOGUE_ITEM_KEYS = {"slug", "quantity", *PLACEMENT_KEYS, *SAVED_KEYS, *CATALOGUE_READ_ONLY_KEYS}
+PAID_KEYS = ("amount", "currency", "condition")
+PAID_CURRENCIES = ("USD", "EUR", "CNY", "GBP", "JPY")  # catalog.models.Currency
+PAID_CONDITIONS = ("new", "used")  # catalog.models.Condition
+MONEY_MAX = Decimal("9999999999.99")  # BuildItem's DecimalField(max_digits=12, decimal_places=2)
 
 
 class InputError(ValueError):
@@ -38,6 +48,9 @@ class Line:
     placement: dict = field(default_factory=dict)
     part: Part | None = None  # resolved catalogue row (typed subclass)
     item: object = None  # the saved BuildItem, when read from a build
+    # Saved values the API body gave explicitly (keys of SAVED_KEYS; None = clear it). What is not named
+    # here is kept from the saved item the line continues.
+    saved: dict = field(default_factory=dict)
 
 
 def _placement(data: dict, where: str, category: str, quantity: int) -> dict:
@@ -56,6 +69,52 @@ def _quantity(value, where: str) -> int:
     if not 1 <= value <= 16:
         raise InputError(f"{where}.quantity", "must be between 1 and 16")
     return value
+
+
+def _money(value, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InputError(where, "must be a number or a decimal string")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InputError(where, f"{str(value)[:40]!r} is not a number") from None
+    if not amount.is_finite() or not 0 <= amount <= MONEY_MAX:
+        raise InputError(where, f"must be between 0 and {MONEY_MAX}")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InputError(where, "at most 2 decimal places")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _saved_values(item: dict, where: str) -> dict:
+    """The saved values an API part names: saved_price_usd (USD per unit) and price_paid
+    ({amount, currency, condition}); null clears one."""
+    saved = {}
+    if "saved_price_usd" in item:
+        value = item["saved_price_usd"]
+        saved["saved_price_usd"] = None if value is None else _money(value, f"{where}.saved_price_usd")
+    if "price_paid" in item:
+        paid = item["price_paid"]
+        if paid is None:
+            saved["price_paid"] = None
+        else:
+            if not isinstance(paid, dict):
+                raise InputError(
+                    f"{where}.price_paid", "must be an object {amount, currency, condition} or null"
+                )
+            for key in paid:
+                if key not in PAID_KEYS:
+                    raise InputError(f"{where}.price_paid.{key}", "unknown field")
+            if paid.get("currency") not in PAID_CURRENCIES:
+                raise InputError(f"{where}.price_paid.currency", f"one of {', '.join(PAID_CURRENCIES)}")
+            condition = paid.get("condition") or ""
+            if condition and condition not in PAID_CONDITIONS:
+                raise InputError(f"{where}.price_paid.condition", "new or used")
+            saved["price_paid"] = {
+                "amount": _money(paid.get("amount"), f"{where}.price_paid.amount"),
+                "currency": paid["currency"],
+                "condition": condition,
+            }
+    return saved
 
 
 def parse_lines(parts, inline_parts) -> list[Line]:
@@ -79,14 +138,21 @@ def parse_lines(parts, inline_parts) -> list[Line]:
         if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
             raise InputError(f"{where}.slug", "must be a part slug (a-z, 0-9 and -, at most 220)")
         quantity = _quantity(item.get("quantity", 1), where)
-        lines.append(Line(slug=slug, quantity=quantity, placement=dict(item)))
+        saved = _saved_values(item, where)
+        placement = {
+            k: v for k, v in item.items() if k not in SAVED_KEYS and k not in CATALOGUE_READ_ONLY_KEYS
+        }
+        lines.append(Line(slug=slug, quantity=quantity, placement=placement, saved=saved))
     for index, item in enumerate(inline_parts):
         where = f"inline_parts[{index}]"
+        saved = _saved_values(item, where) if isinstance(item, dict) else {}
+        if isinstance(item, dict):
+            item = {k: v for k, v in item.items() if k not in SAVED_KEYS}
         try:
             parsed = engine.part_from_dict(item, index)
         except engine.SpecError as exc:
             raise InputError(exc.field, exc.message) from None
-        spec = item.get("spec") or {}
+        spec = engine.normalise_spec(parsed.category, item.get("spec") or {})  # canonical form factors
         placement = {k: item[k] for k in PLACEMENT_KEYS if item.get(k) is not None}
         lines.append(
             Line(
@@ -95,6 +161,7 @@ def parse_lines(parts, inline_parts) -> list[Line]:
                 spec=spec,
                 quantity=parsed.quantity,
                 placement=placement,
+                saved=saved,
             )
         )
     return lines

@@ -12,6 +12,36 @@ PLACEMENT = {
     "psu": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 63}, "maxItems": 16},
     "power_limit_w": {"type": "number", "exclusiveMinimum": 0, "maximum": 5000},
 }
+MONEY = {
+    "oneOf": [
+        {"type": "string", "pattern": "^[0-9]{1,10}(\\.[0-9]{1,2})?$"},
+        {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01},
+    ]
+}
+# What a saved build keeps per line (GET and the JSON export show them; export, then import, is exact).
+# Absent in a PATCH: kept from the saved line the part continues (same part, or same custom part); null:
+# cleared; given: set.
+SAVED = {
+    "saved_price_usd": {
+        "description": "USD per unit when the line was first saved; default the catalogue's price then",
+        "oneOf": [MONEY, {"type": "null"}],
+    },
+    "price_paid": {
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["amount", "currency"],
+                "properties": {
+                    "amount": MONEY,
+                    "currency": {"type": "string", "enum": ["USD", "EUR", "CNY", "GBP", "JPY"]},
+                    "condition": {"type": "string", "enum": ["", "new", "used"]},
+                },
+            },
+            {"type": "null"},
+        ]
+    },
+}
 CATALOGUE_PART = {
     "type": "object",
     "additionalProperties": False,
@@ -19,8 +49,11 @@ CATALOGUE_PART = {
     "properties": {
         "slug": {"type": "string", "maxLength": 220},
         "quantity": {"type": "integer", "minimum": 1, "maximum": 16},
+        "name": {"type": "string", "readOnly": True, "description": "from the catalogue; ignored"},
+        "category": {"type": "string", "readOnly": True, "description": "from the catalogue; ignored"},
     }
-    | PLACEMENT,
+    | PLACEMENT
+    | SAVED,
 }
 INLINE_PART = {
     "type": "object",
@@ -35,7 +68,8 @@ INLINE_PART = {
         },
         "quantity": {"type": "integer", "minimum": 1, "maximum": 16},
     }
-    | PLACEMENT,
+    | PLACEMENT
+    | SAVED,
 }
 CIRCUIT = {
     "oneOf": [
@@ -99,7 +133,23 @@ BUILD_BODY = {
         "description": {"type": "string", "maxLength": 5000},
         "visibility": {"type": "string", "enum": ["unlisted", "public"]},
         "currency": {"type": "string", "enum": ["USD", "EUR", "CNY", "GBP", "JPY"]},
+    }
+    # Shown by GET and the JSON export; accepted in a body (so an export posts back as it is), never assigned.
+    | {
+        key: {"readOnly": True}
+        for key in (
+            "share_id",
+            "revision",
+            "url",
+            "forked_from",
+            "source_url",
+            "created_at",
+            "updated_at",
+            "report",
+        )
     },
+    "description": "PATCH replaces exactly the fields it names: `parts` the catalogue parts, `inline_parts` the "
+    "custom parts, `context` the context, `workloads` the workloads; every other field stays as saved.",
 }
 ERROR = {
     "description": "Invalid input; `error.field` names the field",

@@ -2,7 +2,7 @@
 
 from builds.inputs import Line, parts_by_slug
 from builds.models import Build
-from builds.services import ItemInput, build_fields
+from builds.services import TODAY, ItemInput, build_fields
 from catalog.engine import specs as engine
 
 
@@ -54,8 +54,17 @@ def item_inputs(lines: list[Line]) -> list[ItemInput]:
                 price_paid_amount=saved.price_paid_amount if saved else None,
                 price_paid_currency=saved.price_paid_currency if saved else "",
                 price_paid_condition=saved.price_paid_condition if saved else "",
+                saved_price_usd=saved.saved_price_usd if saved else TODAY,
             )
         )
+        given = getattr(line, "saved", None) or {}  # values the API body named (None clears one)
+        if "saved_price_usd" in given:
+            inputs[-1].saved_price_usd = given["saved_price_usd"]
+        if "price_paid" in given:
+            paid = given["price_paid"] or {"amount": None, "currency": "", "condition": ""}
+            inputs[-1].price_paid_amount = paid["amount"]
+            inputs[-1].price_paid_currency = paid["currency"]
+            inputs[-1].price_paid_condition = paid["condition"]
     return inputs
 
 
@@ -69,6 +78,22 @@ def build_context(build: Build) -> engine.Context:
         return engine.parse_context({"currency": build.currency})
 
 
+def saved_values(line: Line) -> dict:
+    """A saved line's prices as the API takes them back (export, then import, gives the same build)."""
+    item = line.item
+    if item is None:
+        return {}
+    paid = None
+    if item.price_paid_amount is not None:
+        paid = {
+            "amount": str(item.price_paid_amount),
+            "currency": item.price_paid_currency,
+            "condition": item.price_paid_condition,
+        }
+    saved = str(item.saved_price_usd) if item.saved_price_usd is not None else None
+    return {"saved_price_usd": saved, "price_paid": paid}
+
+
 def build_as_dict(build: Build, lines: list[Line], report: dict | None = None) -> dict:
     parts, inline_parts = [], []
     for line in lines:
@@ -76,11 +101,13 @@ def build_as_dict(build: Build, lines: list[Line], report: dict | None = None) -
             parts.append(
                 {"slug": line.slug, "name": line.name, "category": line.category, "quantity": line.quantity}
                 | line.placement
+                | saved_values(line)
             )
         else:
             inline_parts.append(
                 {"category": line.category, "name": line.name, "spec": line.spec, "quantity": line.quantity}
                 | line.placement
+                | saved_values(line)
             )
     data = (
         {"share_id": build.share_id}
@@ -90,6 +117,8 @@ def build_as_dict(build: Build, lines: list[Line], report: dict | None = None) -
             "inline_parts": inline_parts,
             "revision": build.revision_count,
             "url": build.get_absolute_url(),
+            "forked_from": build.forked_from.share_id if build.forked_from_id else None,
+            "source_url": build.source_url,
             "created_at": build.created_at.isoformat(),
             "updated_at": build.updated_at.isoformat(),
         }

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -10,7 +11,18 @@ from django.db import transaction
 from django.db.models import F
 
 from builds.models import Build, BuildItem, BuildRevision, Visibility
+from catalog.engine import specs as engine
 from catalog.models import Part
+
+
+class _Today:
+    """ItemInput.saved_price_usd default: the catalogue's price now (a new line, or one the user re-adds)."""
+
+    def __repr__(self):
+        return "TODAY"
+
+
+TODAY = _Today()
 
 
 @dataclass
@@ -26,6 +38,8 @@ class ItemInput:
     price_paid_amount: Decimal | None = None
     price_paid_currency: str = ""
     price_paid_condition: str = ""
+    # The price when the line was first saved (USD per unit); kept by every later save of the same line.
+    saved_price_usd: Decimal | None | _Today = TODAY
 
     @classmethod
     def from_item(cls, item: BuildItem) -> "ItemInput":
@@ -39,7 +53,44 @@ class ItemInput:
             price_paid_amount=item.price_paid_amount,
             price_paid_currency=item.price_paid_currency,
             price_paid_condition=item.price_paid_condition,
+            saved_price_usd=item.saved_price_usd,
         )
+
+
+def _line_key(line) -> tuple:
+    if line.part is not None:
+        return ("part", line.part.pk)
+    return ("custom", line.category, line.name, json.dumps(line.spec, sort_keys=True, default=str))
+
+
+def _item_key(item: BuildItem) -> tuple:
+    if item.part_id:
+        return ("part", item.part_id)
+    spec = json.dumps(item.custom_spec, sort_keys=True, default=str)
+    return ("custom", item.custom_category, item.custom_name, spec)
+
+
+def continue_items(lines: list, old_items: list[BuildItem]) -> list:
+    """Give each line that has no saved item the old item it continues (the same catalogue part, or the
+    same custom part), so that an edit keeps the prices paid and saved of the lines it did not change.
+    Lines with the same quantity and placement are matched first; each old item continues one line."""
+    attached = {id(line.item) for line in lines if getattr(line, "item", None) is not None}
+    unused = [item for item in old_items if id(item) not in attached]
+    pending = [line for line in lines if getattr(line, "item", None) is None]
+    for exact in (True, False):
+        for line in pending:
+            if line.item is not None:
+                continue
+            key = _line_key(line)
+            for item in unused:
+                if _item_key(item) != key:
+                    continue
+                if exact and (item.quantity != line.quantity or dict(item.placement) != dict(line.placement)):
+                    continue
+                line.item = item
+                unused.remove(item)
+                break
+    return lines
 
 
 def edit_token_new() -> tuple[str, str]:
@@ -101,10 +152,16 @@ def write_items(build: Build, items: list[ItemInput]) -> list[BuildItem]:
             part=item.part,
             custom_category=item.custom_category if item.part is None else "",
             custom_name=item.custom_name if item.part is None else "",
-            custom_spec=item.custom_spec if item.part is None else {},
+            custom_spec=engine.normalise_spec(item.custom_category, item.custom_spec)
+            if item.part is None
+            else {},
             quantity=item.quantity,
             placement=item.placement,
-            saved_price_usd=item.part.price_usd if item.part is not None else None,
+            saved_price_usd=(
+                item.saved_price_usd
+                if item.saved_price_usd is not TODAY
+                else (item.part.price_usd if item.part is not None else None)
+            ),
             price_paid_amount=item.price_paid_amount,
             price_paid_currency=item.price_paid_currency,
             price_paid_condition=item.price_paid_condition,

@@ -28,7 +28,9 @@ CIRCUIT_CHOICES = [
 ]
 DIGITS = re.compile(r"[0-9]{1,3}")
 SLUG = re.compile(r"[a-z0-9-]{1,220}")
-CIRCUIT_RE = re.compile(r"^(\d{2,3})v-(\d{1,3})a$")
+# A custom circuit "<volts>v-<amps>a"; decimals allowed ("120.5v-15a"): any circuit the engine accepts
+# has a label that reads back to the same numbers (circuit_label / circuit_value).
+CIRCUIT_RE = re.compile(r"^([0-9]{1,3}(?:\.[0-9]{1,17})?)v-([0-9]{1,3}(?:\.[0-9]{1,17})?)a$")
 CURRENCIES = ["USD", "EUR", "CNY", "GBP", "JPY"]
 MAX_STATE_CHARS = 64 * 1024
 MAX_TOKEN_CHARS = 8 * 1024
@@ -66,9 +68,9 @@ class State:
         if self.circuit != "120v-15a":
             params.append(("circuit", self.circuit))
         if self.kwh_price is not None:
-            params.append(("kwh", f"{self.kwh_price:g}"))
+            params.append(("kwh", _number_text(self.kwh_price)))
         if self.hours_per_day is not None:
-            params.append(("hours", f"{self.hours_per_day:g}"))
+            params.append(("hours", _number_text(self.hours_per_day)))
         if self.currency != "USD":
             params.append(("cur", self.currency))
         return urlencode(params, safe="*~.:,")
@@ -79,13 +81,37 @@ def circuit_value(label: str) -> str | dict:
     if label in engine.CIRCUITS:
         return label
     volts, amps = CIRCUIT_RE.match(label).groups()
-    return {"volts": int(volts), "amps": int(amps)}
+    return {"volts": _label_number(volts), "amps": _label_number(amps)}
+
+
+def _label_number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def _number_text(value) -> str:
+    """The shortest text that reads back to the same float (repr), without a trailing ".0"."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def circuit_label(value) -> str:
     if isinstance(value, dict):
-        return f"{value.get('volts', 120):g}v-{value.get('amps', 15):g}a"
+        return f"{_number_text(value.get('volts', 120))}v-{_number_text(value.get('amps', 15))}a"
     return value if isinstance(value, str) else "120v-15a"
+
+
+def circuit_ok(label: str) -> bool:
+    """A named circuit, or a custom one within the engine's own bounds (defined once, in parse_context)."""
+    if label in engine.CIRCUITS:
+        return True
+    if not CIRCUIT_RE.match(label):
+        return False
+    try:
+        engine.parse_context({"circuit": circuit_value(label)})
+    except engine.SpecError:
+        return False
+    return True
 
 
 def encode_line(line: Line) -> str:
@@ -164,17 +190,19 @@ def decode_line(token: str, index: int) -> Line:
     return line
 
 
-def _number(params, key: str, lo: float, hi: float, errors: list[str]) -> float | None:
+def _context_number(params, key: str, field: str, errors: list[str]) -> float | None:
+    """A context figure from the query, in the bounds the engine (and so the API) allows: one range."""
     raw = params.get(key, "").strip()
     if not raw:
         return None
     try:
         value = float(raw)
+        engine.parse_context({field: value})
     except ValueError:
-        errors.append(f"{key}: {raw!r} is not a number")
+        errors.append(f"{key}: {raw[:40]!r} is not a number")
         return None
-    if not lo <= value <= hi:  # NaN fails this too
-        errors.append(f"{key}: must be between {lo:g} and {hi:g}")
+    except engine.SpecError as exc:
+        errors.append(f"{key}: {exc.message}")
         return None
     return value
 
@@ -188,13 +216,12 @@ def state_from_params(params) -> State:
         except InputError as exc:
             state.errors.append(f"{exc.field}: {exc.message}")
     circuit = params.get("circuit", "120v-15a")
-    match = CIRCUIT_RE.match(circuit)
-    if circuit in engine.CIRCUITS or (match and 90 <= int(match[1]) <= 480 and 1 <= int(match[2]) <= 100):
+    if circuit_ok(circuit):
         state.circuit = circuit
     else:
         state.errors.append(f"circuit: {circuit[:40]!r} is not a known circuit")
-    state.kwh_price = _number(params, "kwh", 0, 10, state.errors)
-    state.hours_per_day = _number(params, "hours", 0, 24, state.errors)
+    state.kwh_price = _context_number(params, "kwh", "kwh_price", state.errors)
+    state.hours_per_day = _context_number(params, "hours", "hours_per_day", state.errors)
     currency = params.get("cur", "USD")
     state.currency = currency if currency in CURRENCIES else "USD"
     return state

@@ -143,11 +143,30 @@ def build_edit_post(request, build: Build):
             if key != "visibility" or build.visibility != Visibility.FEATURED:
                 setattr(build, key, value)
         build.currency = state.currency
-        build.context = state.build_context()
+        build.context = edited_context(build, state)
+        # Lines rebuilt from the page carry no saved item: each continues the saved line it matches, so
+        # prices paid and saved survive the edit.
+        services.continue_items(state.lines, list(build.items.all()))
         services.build_save(
             build=build, items=selectors.item_inputs(state.lines), by=request.user, note="saved"
         )
     return HttpResponseRedirect(f"/b/{build.share_id}/")
+
+
+def edited_context(build: Build, state: State) -> dict:
+    """The saved context with only what the page changed: a field the page shows unchanged (or does not
+    show at all) keeps its saved value exactly."""
+    shown = state_from_build(build, []).build_context()  # what the page was given
+    now = state.build_context()
+    context = dict(build.context or {})
+    for key in shown.keys() | now.keys():
+        if shown.get(key) == now.get(key):
+            continue
+        if key in now:
+            context[key] = now[key]
+        else:
+            context.pop(key, None)
+    return context
 
 
 @require_GET
