@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 
 from django.db.models import Min
@@ -11,6 +12,7 @@ from django.http import HttpResponse, JsonResponse
 from builds.reports import report_for
 from builds.selectors import build_as_dict
 from catalog.models import CloudOffer
+from catalog.prices_csv import csv_cell
 from catalog.services import Money, exchange_rates, from_usd
 
 FORMATS = {"md", "csv", "json"}
@@ -96,22 +98,53 @@ def cost_of_ownership(build, state, report: dict) -> dict:
     }
 
 
+# ASCII punctuation but , ; % ? / = ' " (which start no Markdown construct), kept readable in prices.
+MD_PUNCTUATION = re.compile(r"([!#$&()*+\-.:<>@\[\\\]^_`{|}~])")
+MD_CODE = re.compile(r"[A-Z0-9_]{1,60}")
+MD_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def md_text(value) -> str:
+    """User text (a build or part name, a finding that quotes one) as literal Markdown inline text: one line,
+    its Markdown punctuation backslash-escaped (CommonMark 2.4: any ASCII punctuation may be), so no link,
+    image, HTML, emphasis, code span, table pipe or block marker can come from it."""
+    text = MD_LINE_BREAKS.sub(" ", str(value)).replace("\x00", "\ufffd").strip()
+    return MD_PUNCTUATION.sub(r"\\\1", text)
+
+
+def md_code(value) -> str:
+    """An engine finding code (A-Z, 0-9, _) as a code span; anything else as escaped text."""
+    return f"`{value}`" if isinstance(value, str) and MD_CODE.fullmatch(value) else md_text(value)
+
+
+def md_number(value, spec: str = ".0f", unknown: str = "?") -> str:
+    """A report figure; the engine gives None for what it does not know (no PSU, no GPU...)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return unknown
+    return format(value, spec)
+
+
 def markdown(build, state, report: dict, rows: list[dict]) -> str:
-    out = [f"## {build.name}", "", "| Category | Part | Qty | Price today |", "|---|---|---|---|"]
+    out = [f"## {md_text(build.name)}", "", "| Category | Part | Qty | Price today |", "|---|---|---|---|"]
     for row in rows:
-        out.append(f"| {row['category']} | {row['name']} | {row['quantity']} | {row['today']} |")
-    power = report.get("power", {})
-    capacity = report.get("capacity", {})
+        cells = (row["category"], row["name"], row["quantity"], row["today"])
+        out.append("| " + " | ".join(md_text(cell) for cell in cells) + " |")
+    power = report.get("power") or {}
+    capacity = report.get("capacity") or {}
+    compute = report.get("compute") or {}
     out += [
         "",
-        f"VRAM {capacity.get('vram_gb', 0):g} GB · RAM {capacity.get('ram_gb') or 0:g} GB · "
-        f"BF16 {report.get('compute', {}).get('bf16_tflops') or 0:g} TFLOPS · "
-        f"{power.get('sustained_w', 0):.0f} W sustained, {power.get('transient_w', 0):.0f} W peak, "
-        f"{power.get('wall_w', 0):.0f} W at the wall on {power.get('circuit', '')}",
+        f"VRAM {md_number(capacity.get('vram_gb'), 'g')} GB · RAM {md_number(capacity.get('ram_gb'), 'g')} GB · "
+        f"BF16 {md_number(compute.get('bf16_tflops'), 'g')} TFLOPS · "
+        f"{md_number(power.get('sustained_w'))} W sustained, {md_number(power.get('transient_w'))} W peak, "
+        f"{md_number(power.get('wall_w'))} W at the wall on {md_text(power.get('circuit') or '?')}",
         "",
     ]
-    for finding in report.get("findings", []):
-        out.append(f"- **{finding['severity']}** `{finding['code']}`: {finding['message']}")
+    for finding in report.get("findings") or []:
+        out.append(
+            f"- **{md_text(finding.get('severity'))}** {md_code(finding.get('code'))}: "
+            f"{md_text(finding.get('message'))}"
+        )
     out += ["", f"Checked with Rigsite: /b/{build.share_id}/"]
     return "\n".join(out) + "\n"
 
@@ -132,16 +165,15 @@ def export_response(build, state, fmt: str) -> HttpResponse:
         )
         for row in rows:
             part = row["source_part"]
-            writer.writerow(
-                [
-                    row["category"],
-                    row["name"],
-                    part.slug if part else "",
-                    row["quantity"],
-                    json.dumps(row["placement"]) if row["placement"] else "",
-                    row["today"].amount if row["today"].amount is not None else "",
-                ]
-            )
+            cells = [
+                row["category"],
+                row["name"],
+                part.slug if part else "",
+                row["quantity"],
+                json.dumps(row["placement"]) if row["placement"] else "",
+                row["today"].amount if row["today"].amount is not None else "",
+            ]
+            writer.writerow([csv_cell(cell) for cell in cells])  # OWASP CSV injection: no formula cells
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response

@@ -5,6 +5,7 @@ Every row appends a quote; nothing is updated in place. The import runs in one t
 any rejected row imports nothing (IMPORT_EXPORT_USE_TRANSACTIONS), and the report says why per row.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +19,33 @@ from catalog.models import Part, PriceQuote
 from catalog.services import part_price_refresh, price_version_bump
 
 CSV_COLUMNS = ["part", "amount", "currency", "condition", "source", "url", "observed_at"]
+
+# CSV (formula) injection, OWASP "CSV Injection" guidance (https://owasp.org/www-community/attacks/CSV_Injection,
+# read 2026-11): a cell a spreadsheet would read as a formula starts with = + - @ tab or carriage return.
+# Such a cell is written with a leading apostrophe, which makes spreadsheets show it as text. The full-width
+# forms are included because some spreadsheet locales read them as the ASCII ones (a guess, on the safe
+# side). Leading whitespace does not hide a trigger. Plain numbers ("-12.50") are left as they are.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def _formula_like(text: str) -> bool:
+    text = text.lstrip("'")  # "'=x" is escaped too, so that reading back is exact
+    return text.startswith(FORMULA_TRIGGERS) or text.lstrip(" \n\x0b\x0c").startswith(FORMULA_TRIGGERS)
+
+
+def csv_cell(value):
+    """A value safe to write into a CSV cell: text a spreadsheet would evaluate gets a leading apostrophe."""
+    if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value) and _formula_like(value):
+        return "'" + value
+    return value
+
+
+def csv_cell_read(value):
+    """Undo csv_cell on import, so that an exported file imports back to the same values."""
+    if isinstance(value, str) and value.startswith("'") and _formula_like(value[1:]):
+        return value[1:]
+    return value
 
 
 class IsoDateTimeWidget(DateTimeWidget):
@@ -46,6 +74,14 @@ class PriceQuoteResource(resources.ModelResource):
         export_order = CSV_COLUMNS
         skip_unchanged = False
         clean_model_instances = True  # model validators and choices run on every row
+
+    def export_field(self, field, instance, **kwargs):
+        # Every export format (CSV here, and whatever the admin's export offers) gets neutralised cells.
+        return csv_cell(super().export_field(field, instance, **kwargs))
+
+    def before_import_row(self, row, **kwargs):
+        for key in list(row.keys()):
+            row[key] = csv_cell_read(row[key])
 
     def get_instance(self, instance_loader, row):
         return None  # append-only: every row is a new quote
