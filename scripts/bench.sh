@@ -33,6 +33,10 @@ echo "== engine microbenchmarks (1/4/8 GPUs)"
 echo "== estimator error table"
 "$PY" bench/estimator_table.py
 
+echo "== concurrent saves on SQLite (tests/ops/test_concurrency.py: 20 PATCHes to one build, 10 to ten, 10 creates)"
+env -u DATABASE_URL RIGSITE_CONCURRENCY_RESULTS="$RESULTS" "$PY" -m pytest tests/ops/test_concurrency.py \
+  -q -p no:cacheprovider --ds rigsite.settings || echo "!! concurrent saves FAILED on SQLite (see above)"
+
 echo "== private PostgreSQL on 127.0.0.1:$PG_PORT"
 pg_start
 # Production settings, DEBUG off, served only on loopback; generous rate limits so the load is measured,
@@ -63,12 +67,19 @@ psql_q "VACUUM ANALYZE" >/dev/null
 parts=$(psql_q "SELECT count(*) FROM catalog_part")
 echo "   $parts parts in the catalogue"
 
+echo "== concurrent saves on PostgreSQL (same test, its test database on this server)"
+RIGSITE_CONCURRENCY_RESULTS="$RESULTS" "$PY" -m pytest tests/ops/test_concurrency.py -q -p no:cacheprovider \
+  --ds rigsite.settings || echo "!! concurrent saves FAILED on PostgreSQL (see above)"
+
 echo "== collectstatic"
 if ! "$PY" manage.py collectstatic --noinput -v0; then
   echo "!! collectstatic failed under $DJANGO_SETTINGS_MODULE (see the error above): the production static" \
     "storage cannot be built, so the production server cannot start. Fix it, then run make bench again."
   exit 1
 fi
+
+echo "== picker worst case: CPU per request over adversarial states (bench/picker_worst_case.py)"
+"$PY" bench/picker_worst_case.py
 
 echo "== gunicorn (2 workers) on $BENCH_HOST:$BENCH_PORT"
 "$VENV/bin/gunicorn" rigsite.wsgi -w 2 -b "$BENCH_HOST:$BENCH_PORT" --log-level warning \
@@ -98,4 +109,5 @@ echo "== server tracebacks logged during the run: $errors_logged (log: $GUNICORN
 
 "$PY" bench/load_test.py --summary --server-tracebacks "$errors_logged" --parts "$parts" \
   ${import_seconds:+--import-seconds "$import_seconds"}
+"$PY" bench/robustness_summary.py
 echo "== bench finished in $(( $(date +%s) - start )) s; numbers in bench/results/ (SUMMARY.md)"

@@ -2,9 +2,10 @@
 # The second README command: set up and run every check and test.
 source "$(dirname "$0")/common.sh"
 source "$ROOT/scripts/pg.sh"
+source "$ROOT/scripts/redis.sh"
 start=$(date +%s)
 ensure_venv
-apt_install chromium
+apt_install chromium redis-server
 export PYTHONDONTWRITEBYTECODE=1
 
 echo "== ruff"
@@ -23,14 +24,19 @@ prod_env=(DJANGO_SETTINGS_MODULE=rigsite.settings_production ALLOWED_HOSTS=rigsi
 env "${prod_env[@]}" "$PY" manage.py check --deploy --fail-level WARNING
 env "${prod_env[@]}" "$PY" manage.py collectstatic --noinput -v0
 
+echo "== private Redis (the scale-out test runs two app servers against it and the database)"
+trap redis_stop EXIT
+redis_start
+
 echo "== pytest on SQLite"
 env -u DATABASE_URL "$PY" -m pytest -m "not browser" -q -p no:cacheprovider "$@"
 
 echo "== pytest on PostgreSQL"
-trap pg_stop EXIT
+trap 'pg_stop; redis_stop' EXIT
 pg_start
 "$PY" -m pytest -m "not browser and not engine_only" -q -p no:cacheprovider "$@"
 pg_stop
+redis_stop
 trap - EXIT
 
 echo "== browser tests (Playwright + Debian chromium, headless)"

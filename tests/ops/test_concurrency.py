@@ -109,7 +109,7 @@ def test_concurrent_patches_and_creates_all_succeed_and_keep_every_revision(serv
         results = list(pool.map(run, jobs))
     wall = time.perf_counter() - t0
     statuses = Counter(status for _, _, status, _, _ in results)
-    write_results(results, statuses, wall)
+    write_results(results, statuses, wall, revisions_kept=None)  # known only after the checks below
 
     failures = [
         (kind, name, status, text) for kind, name, status, _, text in results if status not in (200, 201)
@@ -136,9 +136,10 @@ def test_concurrent_patches_and_creates_all_succeed_and_keep_every_revision(serv
         BuildRevision.objects.count() - revisions_before
         == (1 + SAME_BUILD_PATCHES) + 2 * OTHER_BUILDS + CREATES
     )
+    write_results(results, statuses, wall, revisions_kept=True)
 
 
-def write_results(results, statuses, wall):
+def write_results(results, statuses, wall, revisions_kept):
     folder = os.environ.get("RIGSITE_CONCURRENCY_RESULTS")
     if not folder:
         return
@@ -153,6 +154,7 @@ def write_results(results, statuses, wall):
         },
         "status_counts": {str(k): v for k, v in sorted(statuses.items())},
         "server_errors": sum(v for k, v in statuses.items() if k >= 500),
+        "revisions_kept": revisions_kept,
         "wall_s": round(wall, 3),
         "latency_ms": {
             "p50": round(statistics.median(latencies) * 1000, 1),
