@@ -6,7 +6,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from builds import selectors, services
@@ -40,6 +39,26 @@ READ_ONLY_KEYS = {
 
 class BodyTooLarge(InputError):
     status = 413
+
+
+def api_methods(methods: list[str]):
+    """require_http_methods, answering in JSON (with Allow) like the rest of the API."""
+
+    def decorator(view):
+        def wrapped(request, *args, **kwargs):
+            if request.method not in methods:
+                response = bad_request(
+                    "method", f"{request.method} not allowed; use {', '.join(methods)}", 405
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        wrapped.__name__ = view.__name__
+        wrapped.__doc__ = view.__doc__
+        return wrapped
+
+    return decorator
 
 
 def bad_request(field: str, message: str, status: int = 400) -> JsonResponse:
@@ -152,7 +171,7 @@ def api_errors(view):
 
 
 @csrf_exempt
-@require_http_methods(["POST"])
+@api_methods(["POST"])
 @ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
 @api_errors
 def check_view(request):
@@ -163,7 +182,7 @@ def check_view(request):
 
 
 @csrf_exempt
-@require_http_methods(["POST"])
+@api_methods(["POST"])
 @ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
 @api_errors
 def estimate_view(request):
@@ -210,7 +229,7 @@ def writable(body: dict) -> dict:
 
 
 @csrf_exempt
-@require_http_methods(["POST"])
+@api_methods(["POST"])
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
 @api_errors
 def builds_create_view(request):
@@ -227,7 +246,7 @@ def builds_create_view(request):
 
 
 @csrf_exempt
-@require_http_methods(["GET", "PATCH"])
+@api_methods(["GET", "PATCH"])
 @ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
 @api_errors
 def build_detail_view(request, share_id: str):
@@ -298,7 +317,7 @@ def build_patch(request, build: Build):
     )
 
 
-@require_http_methods(["GET"])
+@api_methods(["GET"])
 def openapi_view(request):
     from builds.openapi import SCHEMA
 

@@ -90,3 +90,25 @@ def test_nul_and_lone_surrogates_are_a_400_naming_the_field(api, bad, where):
             continue  # the estimate body has other fields; the same reader checks it (below)
         assert_json_error(send(client, method, url, raw.encode(), headers), field=field)
     assert_json_error(send(client, "post", "/api/v1/estimate", f'{{"model": "{bad}"}}'.encode(), {}))
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/api/v1/check"),
+        ("put", "/api/v1/estimate"),
+        ("delete", "/api/v1/builds"),
+        ("post", "/api/v1/openapi.json"),
+    ],
+)
+def test_wrong_method_is_a_json_405(client, method, url):
+    response = getattr(client, method)(url)
+    assert_json_error(response, statuses=(405,), field="method")
+    assert response["Allow"]
+
+
+def test_wrong_method_on_a_build_is_a_json_405(api):
+    client, endpoints, headers = api
+    response = client.delete(endpoints[-1][1], headers=headers)
+    assert_json_error(response, statuses=(405,), field="method")
+    assert response["Allow"] == "GET, PATCH"
