@@ -32,16 +32,79 @@ GIB = 2**30
 CUDA_CONTEXT_GIB = 0.68
 
 METHODS = ("inference", "full", "lora", "qlora")
-PRECISIONS = ("bf16", "fp16", "int8", "nf4", "int4", "q4", "q5", "q8", "amp")
-PARALLEL = ("tensor", "pipeline", "zero3", "ddp")
-OFFLOAD = ("none", "optimizer", "optimizer_and_params")
-GGUF = ("q4", "q5", "q8")
+# GGUF (llama.cpp) quant types by name, plus the short aliases q4/q5/q8 (= Q4_K_M, Q5_K_M, Q8_0).
+GGUF_TYPES = ("Q4_0", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16")
+GGUF_ALIASES = {"q4": "Q4_K_M", "q5": "Q5_K_M", "q8": "Q8_0"}
+GGUF = ("q4", "q5", "q8", *GGUF_TYPES)
+PRECISIONS = ("bf16", "fp16", "int8", "nf4", "int4", "q4", "q5", "q8", "amp", *GGUF_TYPES)
+PARALLEL = ("tensor", "pipeline", "zero3", "ddp", "fsdp")
+# llama.cpp's own names for its two multi-GPU modes (--split-mode layer | row)
+PARALLEL_ALIASES = {"layer": "pipeline", "row": "tensor"}
+OFFLOAD = ("none", "optimizer", "optimizer_and_params", "params")
 
-# llama.cpp GGUF K-quants, whole-model bits per weight (token embedding and output included), from the
-# llama.cpp quantize README table for Llama-3.1-8B: Q4_K_M 4.58 GiB -> 4.89 bpw, Q5_K_M 5.33 GiB -> 5.70 bpw,
-# Q8_0 = 8.5 bpw (32 int8 + one fp16 scale per block of 32).
-# source: https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/README.md
-GGUF_BITS_PER_WEIGHT = {"q4": 4.89, "q5": 5.70, "q8": 8.50}
+# Runtimes: what actually runs the model, which decides memory, fit and speed.
+INFERENCE_RUNTIMES = ("llama.cpp", "vllm", "transformers")
+TRAINING_RUNTIMES = ("hf", "fsdp_qlora")
+RUNTIMES = INFERENCE_RUNTIMES + TRAINING_RUNTIMES
+RUNTIME_PRECISIONS = {
+    "llama.cpp": GGUF + ("bf16", "fp16"),  # bf16/fp16 under llama.cpp = an F16 GGUF
+    # vLLM: 16-bit checkpoints, 8-bit (FP8/INT8 W8A16) and 4-bit (AWQ/GPTQ, or bitsandbytes nf4) weights
+    "vllm": ("bf16", "fp16", "int8", "int4", "nf4"),
+    "transformers": ("bf16", "fp16", "int8", "nf4", "int4"),
+}
+VLLM_GPU_MEMORY_UTILIZATION = 0.9  # vLLM's default gpu_memory_utilization (vllm/config.py CacheConfig)
+
+# llama.cpp GGUF types: bits per weight of the repeating layers, the token embedding and the output
+# tensor. Q4_K_M / Q5_K_M keep the output in Q6_K and the embedding in Q4_K / Q5_K (K-quant mixes,
+# src/llama-quant.cpp); the layer figure is what makes the whole-model sizes of the quantize README come
+# out: Llama-3.1-8B Q4_K_M 4.8944 bpw (4.58 GiB), Q5_K_M 5.7036, Q6_K 6.5633, Q8_0 8.5008, F16 16.0005
+# (https://github.com/ggml-org/llama.cpp/blob/master/tools/quantize/README.md), and they reproduce the 70B
+# sizes measured independently (Q4_K_M 39.59 GiB, Q5_K_M 46.52, Q6_K 53.91, Q8_0 69.83, F16 131.43 GiB:
+# https://github.com/XiongjieDai/GPU-Benchmarks-on-LLM-Inference, dranger003's table) within 0.1 %.
+GGUF_BPW = {  # (layers, token embedding, output)
+    "Q4_0": (4.5, 4.5, 6.5625),  # 32 x 4 bits + one fp16 scale per block; output promoted to Q6_K
+    "Q4_K_M": (4.798, 4.5, 6.5625),
+    "Q5_K_M": (5.654, 5.5, 6.5625),
+    "Q6_K": (6.5625, 6.5625, 6.5625),
+    "Q8_0": (8.5, 8.5, 8.5),
+    "F16": (16.0, 16.0, 16.0),
+}
+# Whole-model bits per weight (Llama-3.1-8B, the README table), kept for reference and the tests.
+GGUF_BITS_PER_WEIGHT = {
+    "q4": 4.89,
+    "q5": 5.70,
+    "q8": 8.50,
+    "Q4_K_M": 4.89,
+    "Q5_K_M": 5.70,
+    "Q6_K": 6.56,
+    "Q8_0": 8.50,
+    "F16": 16.0,
+}
+
+
+def gguf_type(precision: str) -> str:
+    """The GGUF type a precision stands for (q4 -> Q4_K_M; bf16/fp16 -> F16)."""
+    if precision in GGUF_TYPES:
+        return precision
+    if precision in GGUF_ALIASES:
+        return GGUF_ALIASES[precision]
+    if precision in ("bf16", "fp16"):
+        return "F16"
+    raise ValueError(precision)
+
+
+def default_runtime(method: str, precision: str) -> str:
+    """What most people run for this method and precision.
+
+    GGUF quants -> llama.cpp (the only runtime that reads them); bitsandbytes int8/nf4/int4 and 16-bit
+    weights -> transformers (the stack the memory model is measured on; choose vllm for serving);
+    training -> hf (Trainer + peft); fsdp_qlora is chosen explicitly."""
+    if method != "inference":
+        return "hf"
+    if precision in GGUF:
+        return "llama.cpp"
+    return "transformers"
+
 
 # bitsandbytes NF4/FP4 (Linear4bit): 4-bit codes packed two per uint8 + one fp32 absmax per block of 64
 # (transformers' BitsAndBytesConfig: bnb_4bit_use_double_quant=False by default, so absmax stays fp32).
@@ -65,7 +128,7 @@ ALLOCATOR_WORKING_SET_SHARE = 0.05
 # https://deepspeed.readthedocs.io/en/latest/memory.html
 DEEPSPEED_BUFFER_FACTOR = 1.5
 
-# Decode efficiency: a good batch-1 implementation (static KV cache + CUDA graphs, llama.cpp, vLLM)
+# (Legacy, kept for reference: the single-runtime decode model before runtimes.) Decode efficiency: a good batch-1 implementation (static KV cache + CUDA graphs, llama.cpp, vLLM)
 # reaches ~57 % of spec bandwidth on an H100 for 8B bf16 (measured 119 tok/s; 1B: 457 tok/s). Modelled as
 # streamed bytes / (eta x bandwidth) + a fixed per-token overhead (launch/sync/sampling), which is what
 # makes small models fall short of the bandwidth bound. (eta, overhead s) for expected / high / low.
@@ -197,8 +260,15 @@ class EstimateRequest:
     gradient_checkpointing: bool = True
     lora_rank: int = 16
     gpus: int = 1
-    parallel: str | None = None  # inference: tensor (default) | pipeline; training: zero3 (default) | ddp
-    offload: str = "none"  # training with zero3: none | optimizer | optimizer_and_params
+    parallel: str | None = None  # inference: tensor | pipeline (llama.cpp: pipeline = layer split, the
+    # default; tensor = row split); training: zero3 (default) | ddp; fsdp_qlora: fsdp (full shard) | ddp
+    offload: str = "none"  # hf + zero3: none | optimizer | optimizer_and_params; fsdp_qlora: none | params
+    runtime: str | None = None  # None: default_runtime(method, precision)
+    gpu_memory_utilization: float = VLLM_GPU_MEMORY_UTILIZATION  # vllm only
+
+    @property
+    def resolved_runtime(self) -> str:
+        return self.runtime or default_runtime(self.method, self.precision)
 
 
 @dataclass(frozen=True)
@@ -235,9 +305,17 @@ class Estimate:
     fits: bool | None = None
     gpu_vram_gib: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    runtime: str = "transformers"
+    parallel: str | None = None  # resolved: tensor | pipeline (inference), zero3 | ddp | fsdp (training)
+    kv_pool_gib: float | None = None  # vllm: KV cache pool per GPU left inside gpu_memory_utilization
+    max_concurrent_sequences: int | None = None  # vllm: sequences of seq_len + new_tokens the pool holds
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "runtime": self.runtime,
+            "parallel": self.parallel,
+            "kv_pool_gib": None if self.kv_pool_gib is None else round(self.kv_pool_gib, 3),
+            "max_concurrent_sequences": self.max_concurrent_sequences,
             "device_gib": round(self.device_gib, 3),
             "breakdown_gib": {k: round(v, 3) for k, v in self.breakdown_gib.items()},
             "ram_gib": round(self.ram_gib, 3),
@@ -285,16 +363,27 @@ def weight_bytes(arch: ModelArch, precision: str) -> float:
     if precision in ("nf4", "int4"):
         return NF4_BYTES_PER_PARAM * linear + non_linear
     if precision in GGUF:
-        return GGUF_BITS_PER_WEIGHT[precision] / 8 * p
+        return sum(gguf_tensor_bytes(arch, precision))
     raise ValueError(precision)
+
+
+def gguf_tensor_bytes(arch: ModelArch, precision: str, active: bool = False) -> tuple[float, float, float]:
+    """(repeating layers, token embedding, output) bytes of a GGUF file; ``active`` counts the experts one
+    token uses (what a decode step reads) instead of all of them."""
+    layers_bpw, embed_bpw, out_bpw = GGUF_BPW[gguf_type(precision)]
+    vh = arch.vocab * arch.hidden
+    total = arch.total_active_params if active else arch.total_params
+    layers = max(total - arch.embed_params, 0)
+    return layers * layers_bpw / 8, vh * embed_bpw / 8, vh * out_bpw / 8
 
 
 def streamed_bytes_per_token(arch: ModelArch, precision: str) -> float:
     """Weight bytes a decode step reads: the active Linear weights + the lm_head (embedding = row lookup)."""
     sixteen_bit = 2.0 * (arch.embed_params + arch.norm_params)
     if precision in GGUF:
-        per_linear = head = GGUF_BITS_PER_WEIGHT[precision] / 8
-    elif precision in ("bf16", "fp16", "amp"):
+        layers, _, output = gguf_tensor_bytes(arch, precision, active=True)
+        return layers + output  # the embedding is a row lookup
+    if precision in ("bf16", "fp16", "amp"):
         per_linear = head = 4.0 if precision == "amp" else 2.0
     else:
         per_linear = (weight_bytes(arch, precision) - sixteen_bit) / max(arch.linear_params, 1)
@@ -647,8 +736,27 @@ def zero3_model_states(total_params: int, largest_layer_params: int, gpus: int, 
     return {"gpu_bytes": largest + 18 * total_params / gpus, "cpu_bytes": largest_layer_params * 4 * gpus * f}
 
 
+def llama_cpp_memory(
+    arch: ModelArch,
+    req: EstimateRequest,
+    gpu_vram_gib: float | None = None,
+    flash_attn: bool = True,
+    n_ubatch: int = 512,
+) -> Estimate:
+    """llama.cpp memory with its build options (flash attention was off by default before 2025)."""
+    _check_combination(req)
+    return _llama_cpp(arch, req, gpu_vram_gib, flash_attn, n_ubatch)
+
+
 @lru_cache(maxsize=4096)
 def _estimate_cached(arch: ModelArch, req: EstimateRequest, gpu_vram_gib: float | None) -> Estimate:
+    runtime = req.resolved_runtime
+    if runtime == "llama.cpp":
+        return _llama_cpp(arch, req, gpu_vram_gib)
+    if runtime == "vllm":
+        return _vllm(arch, req, gpu_vram_gib)
+    if runtime == "fsdp_qlora":
+        return _fsdp_qlora(arch, req, gpu_vram_gib)
     if req.method == "inference":
         phases, largest_block, regrowth, notes, kv_final = _inference(arch, req)
         ram, trainable = 0.0, 0
@@ -681,6 +789,340 @@ def _estimate_cached(arch: ModelArch, req: EstimateRequest, gpu_vram_gib: float 
         fits=fits,
         gpu_vram_gib=gpu_vram_gib,
         notes=tuple(notes),
+        runtime=runtime,
+        parallel=_resolved_parallel(req),
+    )
+
+
+def _resolved_parallel(req: EstimateRequest) -> str | None:
+    if req.method == "inference":
+        if req.gpus == 1:
+            return None
+        return req.parallel or ("pipeline" if req.resolved_runtime == "llama.cpp" else "tensor")
+    if req.resolved_runtime == "fsdp_qlora":
+        return req.parallel or "fsdp"
+    return req.parallel or ("zero3" if req.gpus > 1 or req.offload != "none" else None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# llama.cpp (GGUF)
+# ---------------------------------------------------------------------------------------------------------
+# llama.cpp's default micro-batch (n_ubatch = 512, common/common.h): the compute buffer is reserved for the
+# worst-case graph of one micro-batch.
+LLAMA_CPP_UBATCH = 512
+
+
+def llama_cpp_layer_split(layers: int, gpus: int) -> list[int]:
+    """Layers per GPU under llama.cpp's layer split with equal cards: layer il (the output counts as layer
+    ``layers``) goes to GPU upper_bound(splits, il / (layers + 1)) with splits = [1/n, 2/n, ..., 1]
+    (src/llama-model.cpp load_tensors). Returns the repeating-layer count per GPU; the output is on the last."""
+    counts = [0] * gpus
+    for il in range(layers):
+        counts[min(il * gpus // (layers + 1), gpus - 1)] += 1
+    return counts
+
+
+# llama.cpp's own CUDA context + cuBLAS workspace per GPU: no PyTorch kernels to load, so less than the
+# 0.68 GiB PyTorch context measured on the H100 (guess: 0.3-0.5 GiB is what nvidia-smi shows for an idle
+# llama-server on 24 GB cards; the fit verdicts of the published OOM rows check it).
+LLAMA_CPP_CONTEXT_GIB = 0.4
+
+
+def _llama_cpp(
+    arch: ModelArch,
+    req: EstimateRequest,
+    vram: float | None,
+    flash_attn: bool = True,
+    n_ubatch: int = LLAMA_CPP_UBATCH,
+) -> Estimate:
+    """llama.cpp: GGUF weights (token embedding kept in system RAM: "there is very little benefit to
+    offloading the input layer"), an f16 KV cache allocated for the whole context up front (n_ctx = batch x
+    (prompt + new tokens)), a compute buffer for one micro-batch (flash attention on, the default on CUDA),
+    the logits of one micro-batch on the GPU holding the output."""
+    g = req.gpus
+    split = (req.parallel or "pipeline") if g > 1 else None
+    layers_b, embed_b, out_b = gguf_tensor_bytes(arch, req.precision)
+    n_ctx = req.batch * (req.seq_len + req.new_tokens)
+    kv_total = arch.kv_bytes_per_token(2.0) * n_ctx
+    ub = min(n_ubatch, max(n_ctx, 1))
+    # f32 intermediates of one layer for one micro-batch (ggml's allocator reuses them layer to layer):
+    # FFN gate/up/activation (3 x I), residual, norm and attention in/out (4 x H); without flash attention
+    # the f32 attention scores of the micro-batch against the whole context (context x ubatch x heads)
+    compute = ub * 4.0 * (4 * arch.hidden + 3 * arch.intermediate * _mlp_tokens_factor(arch))
+    if not flash_attn:
+        compute += 4.0 * n_ctx * ub * arch.heads
+    logits = ub * arch.vocab * 4.0
+    per_layer = layers_b / arch.layers
+    notes = [
+        f"llama.cpp, {gguf_type(req.precision)} ({8 * (layers_b + embed_b + out_b) / arch.total_params:.2f} "
+        f"bits per weight), f16 KV cache for {n_ctx:,} tokens; token embedding "
+        f"({embed_b / GIB:.2f} GiB) stays in system RAM"
+    ]
+    per_gpu: list[dict[str, float]] = []
+    if split == "tensor":
+        # --split-mode row: every matrix split by rows across the GPUs; KV cache, compute buffer and the
+        # results on the main GPU
+        notes.append(f"row split over {g} GPUs: matrices split by rows, KV cache on the main GPU")
+        per_gpu.append(
+            _phase(weights=(layers_b + out_b) / g, kv_cache=kv_total, compute_buffer=compute + logits)
+        )
+        per_gpu.append(_phase(weights=(layers_b + out_b) / g, compute_buffer=compute))
+    else:
+        counts = llama_cpp_layer_split(arch.layers, g)
+        if g > 1:
+            notes.append(
+                f"layer split over {g} GPUs ({'/'.join(str(c) for c in counts)} layers, output on the last): "
+                "the GPUs work one after another"
+            )
+        for k, c in enumerate(counts):
+            last = k == g - 1
+            per_gpu.append(
+                _phase(
+                    weights=c * per_layer + (out_b if last else 0.0),
+                    kv_cache=kv_total * c / arch.layers,
+                    compute_buffer=compute + (logits if last else 0.0),
+                )
+            )
+    peak = max(per_gpu, key=lambda d: sum(d.values()))
+    breakdown = {"cuda_context": LLAMA_CPP_CONTEXT_GIB} | {k: v / GIB for k, v in peak.items()}
+    device = sum(breakdown.values())
+    return Estimate(
+        device_gib=device,
+        breakdown_gib=breakdown,
+        ram_gib=0.0,
+        gpus=g,
+        params_total=arch.total_params,
+        params_active=arch.total_active_params,
+        trainable_params=0,
+        peak_phase="decode",
+        kv_cache_gib=peak.get("kv_cache", 0.0) / GIB,
+        fits=None if vram is None else device <= vram,
+        gpu_vram_gib=vram,
+        notes=tuple(notes),
+        runtime="llama.cpp",
+        parallel=split,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# vLLM
+# ---------------------------------------------------------------------------------------------------------
+# Tokens in vLLM's memory-profiling forward pass (max_num_batched_tokens; the V1 OpenAI server default on
+# most GPUs is 8192, vllm/engine/arg_utils.py) and its default max_num_seqs (256).
+VLLM_PROFILE_TOKENS = 8192
+VLLM_MAX_NUM_SEQS = 256
+# CUDA graphs captured for the decode batch sizes: vLLM logs "Graph capturing finished ... took 0.3-0.6
+# GiB" for 7-70B models (guess from typical logs, not measured here).
+VLLM_CUDA_GRAPHS_GIB = 0.5
+# NCCL and custom all-reduce buffers per GPU under tensor parallel (guess).
+VLLM_TP_BUFFERS_GIB = 0.25
+VLLM_BLOCK_TOKENS = 16  # paged KV block size
+
+
+def _vllm_weight_bytes(arch: ModelArch, precision: str) -> float:
+    if precision in ("bf16", "fp16"):
+        return 2.0 * arch.total_params
+    sixteen = 2.0 * (arch.embed_params + arch.norm_params)
+    linear = arch.linear_params
+    if precision == "int8":  # FP8 / INT8 weights with one scale per output channel
+        return 1.0 * linear + sixteen
+    if precision == "int4":  # AWQ / GPTQ 4-bit, group 128: fp16 scale + packed 4-bit zero per group
+        return linear * (0.5 + 2.5 / 128) + sixteen
+    return weight_bytes(arch, precision)  # nf4 through bitsandbytes
+
+
+def _vllm(arch: ModelArch, req: EstimateRequest, vram: float | None) -> Estimate:
+    """vLLM: tensor parallel over ``gpus``; it preallocates gpu_memory_utilization x VRAM per GPU and keeps
+    what weights, the profiling pass and CUDA graphs leave as the paged KV pool. It fits when that pool
+    holds ``batch`` sequences of prompt + new tokens (vLLM refuses to start below one max_model_len)."""
+    g = req.gpus
+    util = req.gpu_memory_utilization
+    kv_share = 1.0 / min(g, max(arch.kv_heads, 1)) if not arch.mla_kv_dim else 1.0
+    weights = _vllm_weight_bytes(arch, req.precision) / g
+    t = VLLM_PROFILE_TOKENS
+    i_tok = arch.intermediate * _mlp_tokens_factor(arch)
+    # profiling pass: gate_up output (2I) + activation (I) in bf16 on the TP shard, residual/norm copies,
+    # and the sampler's fp32 logits for max_num_seqs sequences
+    act = t * (3 * 2.0 * i_tok / g + 4 * 2.0 * arch.hidden) + VLLM_MAX_NUM_SEQS * arch.vocab * 4.0 * 2 / g
+    fixed = (
+        CUDA_CONTEXT_GIB * GIB + VLLM_CUDA_GRAPHS_GIB * GIB + (VLLM_TP_BUFFERS_GIB * GIB if g > 1 else 0.0)
+    )
+    seq_tokens = req.seq_len + req.new_tokens
+    seq_tokens = -(-seq_tokens // VLLM_BLOCK_TOKENS) * VLLM_BLOCK_TOKENS
+    kv_seq = arch.kv_bytes_per_token(2.0) * kv_share * seq_tokens
+    need_kv = kv_seq * req.batch
+    notes = [
+        f"vLLM, tensor parallel over {g} GPU{'s' if g > 1 else ''}: preallocates {util:.0%} of each GPU's "
+        "memory; what weights, activations and CUDA graphs leave is the paged KV cache pool"
+    ]
+    base = {
+        "cuda_context": CUDA_CONTEXT_GIB,
+        "weights": weights / GIB,
+        "activations": act / GIB,
+        "cuda_graphs": VLLM_CUDA_GRAPHS_GIB + (VLLM_TP_BUFFERS_GIB if g > 1 else 0.0),
+    }
+    used = fixed + weights + act
+    if vram is None:
+        breakdown = base | {"kv_cache": need_kv / GIB}
+        pool, seqs, fits = None, None, None
+    else:
+        budget = util * vram * GIB
+        pool_b = budget - used
+        seqs = max(int(pool_b // kv_seq), 0) if kv_seq > 0 else VLLM_MAX_NUM_SEQS
+        seqs = min(seqs, VLLM_MAX_NUM_SEQS)
+        fits = pool_b >= need_kv
+        if fits:
+            breakdown = base | {"kv_cache": pool_b / GIB}
+            pool = pool_b / GIB
+        else:
+            breakdown = base | {"kv_cache": need_kv / GIB}
+            pool = max(pool_b, 0.0) / GIB
+    device = sum(breakdown.values())
+    return Estimate(
+        device_gib=device,
+        breakdown_gib=breakdown,
+        ram_gib=0.0,
+        gpus=g,
+        params_total=arch.total_params,
+        params_active=arch.total_active_params,
+        trainable_params=0,
+        peak_phase="serving",
+        kv_cache_gib=need_kv / GIB,
+        fits=fits,
+        gpu_vram_gib=vram,
+        notes=tuple(notes),
+        runtime="vllm",
+        parallel="tensor" if g > 1 else None,
+        kv_pool_gib=pool,
+        max_concurrent_sequences=seqs,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# FSDP + QLoRA (Answer.AI fsdp_qlora train.py, the published stack)
+# ---------------------------------------------------------------------------------------------------------
+# Defaults of https://github.com/AnswerDotAI/fsdp_qlora train.py: LoRA rank 64 on q,k,v,gate,up,down
+# ("all"), bf16 precision (weights, adapters, grads and AdamW states bf16), FSDP full shard, activation
+# checkpointing per decoder layer, limit_all_gathers (at most two layers gathered at once).
+FSDP_QLORA_TARGETS = ("q", "k", "v", "gate", "up", "down")
+# Reserved but not allocated per GPU beyond the general allocator reserve: blocks cached on FSDP's
+# all-gather / reduce-scatter streams (fitted on the fit half of the published runs, bench/speed_holdout.py).
+FSDP_QLORA_FIXED_GIB = 0.75
+FSDP_QLORA_DYNAMIC_SHARE = 0.268
+
+
+def fsdp_lora_params(arch: ModelArch, rank: int) -> int:
+    """LoRA on q, k, v, gate, up, down (fsdp_qlora's "all"; no o_proj): r x (in + out) each."""
+    h, i = arch.hidden, arch.intermediate
+    attn = rank * ((h + arch.q_dim) + 2 * (h + arch.kv_dim))
+    mlp = rank * 3 * (h + i) * (arch.shared_experts if arch.is_moe else 1)
+    return arch.layers * (attn + mlp)
+
+
+def _fsdp_qlora(arch: ModelArch, req: EstimateRequest, vram: float | None) -> Estimate:
+    g = req.gpus
+    mode = req.parallel or "fsdp"
+    shard = g if mode == "fsdp" else 1
+    offload = req.offload == "params"
+    t = req.batch * req.seq_len
+    linear = arch.linear_params
+    sixteen = 2.0 * (arch.embed_params + arch.norm_params)  # embeddings, lm_head, norms kept bf16
+    if req.method == "qlora":
+        # bnb Linear4bit with quant_storage=bf16: 4-bit codes (sharded by FSDP like any bf16 tensor). train.py
+        # builds Linear4bit without compress_statistics, whose default is True: the absmax per 64 is itself
+        # quantized to 8 bits with one fp32 scale per 256 (double quantization). It lives in quant_state,
+        # outside the flat parameter, whole on every GPU.
+        quant = 0.5 * linear
+        absmax = linear * (1.0 / 64 + 4.0 / (64 * 256))
+    else:
+        quant, absmax = 2.0 * linear, 0.0
+    layer_w = (quant + absmax * 0) / arch.layers
+    trainable = fsdp_lora_params(arch, req.lora_rank)
+    lora_states = 8.0 * trainable  # bf16 weights + grads + AdamW m, v
+    if offload:
+        sharded = 0.0  # parameters, grads and the optimizer step live in CPU RAM (FSDP CPUOffload)
+        lora_gpu = 0.0
+        ram = quant + absmax + sixteen + lora_states + 2.0 * trainable
+    else:
+        sharded = (quant + sixteen) / shard
+        lora_gpu = lora_states / shard
+        ram = 0.0
+    # gathered at once: the root unit (embeddings, lm_head, final norm: not resharded after forward) and
+    # two decoder layers (current + prefetched, limit_all_gathers) with their adapters
+    gathered = (sixteen if shard > 1 or offload else 0.0) + 2 * (layer_w + 2.0 * trainable / arch.layers)
+    if shard == 1 and not offload:
+        gathered = 2.0 * trainable / arch.layers * 2
+    weights = sharded + absmax
+    # activations: checkpointing keeps each decoder layer's bf16 input; backward recomputes one layer
+    # (pure bf16: the same per-token bytes as the bf16 model, no fp32 adapter copies) plus the bnb
+    # dequantized bf16 weight of the widest Linear
+    per_layer_tok = _saved_per_token_layer(arch, "full", "bf16")
+    saved = (
+        arch.layers * t * arch.hidden * 2.0 if req.gradient_checkpointing else arch.layers * t * per_layer_tok
+    )
+    recompute = 2.0 * per_layer_tok * t if req.gradient_checkpointing else 0.0
+    dequant = 2.0 * arch.hidden * arch.intermediate if req.method == "qlora" else 0.0
+    # loss: the fp32 upcast of the logits, log_softmax and its grad (the bf16 logits are freed by the upcast)
+    logits = _logits_chain_bytes(arch, t)
+    phases = [
+        (
+            "forward_backward",
+            _phase(weights=weights, gathered=gathered, lora=lora_gpu, activations=saved, logits=logits),
+        ),
+        (
+            "recompute",
+            _phase(
+                weights=weights, gathered=gathered, lora=lora_gpu, activations=saved + recompute + dequant
+            ),
+        ),
+    ]
+    name, peak = max(phases, key=lambda ph: sum(ph[1].values()))
+    alloc = sum(peak.values())
+    largest_block = 4.0 * t * arch.vocab
+    # FSDP all-gathers and reduce-scatters on their own CUDA streams; the caching allocator keeps blocks per
+    # stream, so what those streams freed stays reserved: a fixed amount fitted on the published runs
+    # and the blocks of the activations and logits, which change size every step, fragment in proportion
+    fixed = FSDP_QLORA_FIXED_GIB * GIB if g > 1 else 0.0
+    dynamic = peak.get("activations", 0.0) + peak.get("logits", 0.0)
+    reserved = (
+        alloc
+        + largest_block
+        + fixed
+        + FSDP_QLORA_DYNAMIC_SHARE * dynamic
+        + ALLOCATOR_WORKING_SET_SHARE * max(alloc - weights, 0)
+    )
+    # The caching allocator frees its cached blocks and retries when cudaMalloc fails
+    # (CUDACachingAllocator release_cached_blocks), so near the card's limit the reserve shrinks: the job fits
+    # when the allocated peak does, and nvidia-smi then shows at most the card.
+    fits = None
+    if vram is not None:
+        fits = CUDA_CONTEXT_GIB + alloc / GIB <= vram
+        if fits:
+            reserved = min(reserved, max((vram - CUDA_CONTEXT_GIB) * GIB, alloc))
+    breakdown = {"cuda_context": CUDA_CONTEXT_GIB} | {k: v / GIB for k, v in peak.items()}
+    breakdown["allocator_reserve"] = (reserved - alloc) / GIB
+    device = sum(breakdown.values())
+    how = {"fsdp": f"FSDP full shard over {g} GPUs", "ddp": f"DDP (full copy on each of {g} GPUs)"}[mode]
+    notes = [
+        f"FSDP-QLoRA stack (Answer.AI fsdp_qlora): {how}"
+        + (", parameters offloaded to CPU RAM" if offload else "")
+        + f"; {'bnb 4-bit, bf16 quant storage' if req.method == 'qlora' else 'bf16 base'}, other weights bf16, "
+        f"LoRA r{req.lora_rank} on q,k,v,gate,up,down ({trainable / 1e6:.0f}M trainable)"
+    ]
+    return Estimate(
+        device_gib=device,
+        breakdown_gib=breakdown,
+        ram_gib=ram / GIB,
+        gpus=g,
+        params_total=arch.total_params,
+        params_active=arch.total_active_params,
+        trainable_params=trainable,
+        peak_phase=name,
+        fits=fits,
+        gpu_vram_gib=vram,
+        notes=tuple(notes),
+        runtime="fsdp_qlora",
+        parallel=mode,
     )
 
 
@@ -693,7 +1135,7 @@ def estimate(arch: ModelArch, req: EstimateRequest, gpu_vram_gib: float | None =
 def _check_combination(req: EstimateRequest) -> None:
     m, p = req.method, req.precision
     allowed = {
-        "inference": ("bf16", "fp16", "int8", "nf4", "int4", "q4", "q5", "q8"),
+        "inference": ("bf16", "fp16", "int8", "nf4", "int4", *GGUF),
         "full": ("amp", "bf16", "fp16"),
         "lora": ("bf16", "fp16"),
         "qlora": ("nf4", "int4", "int8"),
@@ -704,22 +1146,261 @@ def _check_combination(req: EstimateRequest) -> None:
         raise EstimateRequestError(
             "precision", f"{p!r} does not go with {m}; use one of {', '.join(allowed[m])}"
         )
+    rt = req.resolved_runtime
+    if rt not in RUNTIMES:
+        raise EstimateRequestError("runtime", f"{rt!r} not one of {', '.join(RUNTIMES)}")
+    if m == "inference" and rt not in INFERENCE_RUNTIMES:
+        raise EstimateRequestError(
+            "runtime", f"{rt!r} is a training stack; inference runs in {', '.join(INFERENCE_RUNTIMES)}"
+        )
+    if m != "inference" and rt not in TRAINING_RUNTIMES:
+        raise EstimateRequestError(
+            "runtime", f"{rt!r} is an inference runtime; training runs in {' or '.join(TRAINING_RUNTIMES)}"
+        )
+    if m == "inference" and p not in RUNTIME_PRECISIONS[rt]:
+        hint = (
+            "GGUF quants (Q4_K_M ...) run in llama.cpp"
+            if p in GGUF
+            else f"use {', '.join(RUNTIME_PRECISIONS[rt])}"
+        )
+        raise EstimateRequestError("precision", f"{p!r} does not run in {rt}: {hint}")
+    if rt == "fsdp_qlora" and (m, p) not in (("qlora", "nf4"), ("qlora", "int4"), ("lora", "bf16")):
+        raise EstimateRequestError("method", "fsdp_qlora trains qlora (nf4) or lora (bf16)")
     if req.parallel is not None:
-        ok = ("tensor", "pipeline") if m == "inference" else ("zero3", "ddp")
+        if m == "inference":
+            ok = ("tensor",) if rt == "vllm" else ("tensor", "pipeline")
+        elif rt == "fsdp_qlora":
+            ok = ("fsdp", "ddp")
+        else:
+            ok = ("zero3", "ddp")
         if req.parallel not in ok:
             raise EstimateRequestError(
-                "parallel", f"{req.parallel!r} does not go with {m}; use {' or '.join(ok)}"
+                "parallel", f"{req.parallel!r} does not go with {m} in {rt}; use {' or '.join(ok)}"
             )
     if req.offload != "none":
         if m == "inference":
-            raise EstimateRequestError("offload", "offload applies to training (ZeRO-3) only")
-        if (req.parallel or "zero3") != "zero3":
+            raise EstimateRequestError("offload", "offload applies to training only")
+        if rt == "fsdp_qlora":
+            if req.offload != "params":
+                raise EstimateRequestError(
+                    "offload", "fsdp_qlora offloads 'params' (FSDP CPU offload) or none"
+                )
+        elif req.offload == "params":
+            raise EstimateRequestError(
+                "offload", "'params' is fsdp_qlora's option; hf uses optimizer or optimizer_and_params"
+            )
+        elif (req.parallel or "zero3") != "zero3":
             raise EstimateRequestError("offload", "CPU offload needs parallel 'zero3'")
+    if not 0.05 <= req.gpu_memory_utilization <= 1.0:
+        raise EstimateRequestError("gpu_memory_utilization", "must be between 0.05 and 1")
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Speed
 # ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DecodeConstants:
+    """Per-runtime constants of the decode model (see decode_seconds_per_token)."""
+
+    eta_16bit: float  # share of spec bandwidth reached streaming 16-bit weights
+    eta_quant: float  # the same for quantized weights (the kernels dequantize on the fly)
+    eta_kv: float  # share reached reading the KV cache (attention kernels)
+    cap_16bit_gbps: float  # rate (GB/s) at which the runtime's kernels consume 16-bit weights whatever the
+    cap_quant_gbps: float  # memory: SM-side limit (dequantize, FMA, reduce)
+    cap_sharpness: (
+        float  # p of the soft minimum of the two rates: (BW^-p + cap^-p)^(-1/p); large p = hard min
+    )
+    layer_overhead_s: float  # per layer per token: kernel launches, synchronisation
+    fixed_overhead_s: float  # per token: sampling, host round trip
+    hop_s: float  # per stage boundary of a layer split: hidden-state copy + sync
+    allreduce_latency_s: float  # per all-reduce (tensor parallel / row split), PCIe without NVLink
+    allreduce_per_peer_s: float  # added per further GPU (llama.cpp row split gathers through the host)
+    range_low: float  # the stated range is expected x [range_low, range_high]: the spread of
+    range_high: float  # measured / expected on the rows the constants were fitted on
+    source: str
+
+
+# llama.cpp: fitted on the fit half of catalog/data/speed_measurements.json (bench/speed_holdout.py --fit).
+DECODE_CONSTANTS: dict[str, DecodeConstants] = {
+    "llama.cpp": DecodeConstants(
+        eta_16bit=0.912,
+        eta_quant=0.883,
+        eta_kv=0.377,
+        cap_16bit_gbps=1122.0,
+        cap_quant_gbps=1184.0,
+        cap_sharpness=6.0,
+        layer_overhead_s=76.8e-6,
+        fixed_overhead_s=0.274e-3,
+        hop_s=0.168e-3,
+        allreduce_latency_s=208e-6,
+        allreduce_per_peer_s=76e-6,
+        range_low=0.715,
+        range_high=1.205,
+        source="fitted on the fit half of catalog/data/speed_measurements.json (bench/speed_holdout.py --fit): "
+        "llama-bench tg rows of Llama 3 8B/70B Q4_K_M/F16 (XiongjieDai) and Llama 2 Q4_0/F16 (mlc-ai llm-perf-bench)",
+    ),
+    "vllm": DecodeConstants(
+        eta_16bit=0.748,
+        eta_quant=0.950,
+        eta_kv=0.50,
+        cap_16bit_gbps=1e6,
+        cap_quant_gbps=1e6,
+        cap_sharpness=1.0,
+        layer_overhead_s=20e-6,
+        fixed_overhead_s=0.5e-3,
+        hop_s=0.15e-3,
+        allreduce_latency_s=219e-6,
+        allreduce_per_peer_s=0.0,
+        range_low=0.861,
+        range_high=1.337,
+        source="eta and all-reduce latency fitted on the fit half of the vLLM rows (mlc-ai llm-perf-bench, vLLM "
+        "0.2, 70B/34B fp16 and AWQ over PCIe); per-token overheads guessed",
+    ),
+    # transformers generate(): static cache + torch.compile (CUDA graphs) as expected/high; the eager
+    # dynamic-cache path is the low end (Python + launch overhead of every op per layer).
+    "transformers": DecodeConstants(
+        eta_16bit=0.65,
+        eta_quant=0.45,
+        eta_kv=0.50,
+        cap_16bit_gbps=1e6,
+        cap_quant_gbps=1e6,
+        cap_sharpness=1.0,
+        layer_overhead_s=20e-6,
+        fixed_overhead_s=0.55e-3,
+        hop_s=0.3e-3,
+        allreduce_latency_s=25e-6,
+        allreduce_per_peer_s=0.0,
+        range_low=0.35,
+        range_high=1.25,
+        source="H100 compiled-decode calibration rows (../shared/calibration): 8B 119 tok/s, 1B 457 tok/s",
+    ),
+}
+# Link between GPUs for tensor-parallel all-reduces when the rig reports none: PCIe 4.0 x16 (GB/s).
+DEFAULT_LINK_GBPS = 16.0
+NVLINK_GBPS = 50.0  # NVLink bridge (RTX 3090 / A6000 class: 56.25 GB/s per direction, NVIDIA spec)
+NVLINK_LATENCY_SHARE = 0.5  # all-reduce latency over NVLink relative to PCIe (guess)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeBreakdown:
+    seconds: float  # expected time per decode step
+    bound_seconds: float  # the bandwidth bound: bytes that must stream one after another / spec bandwidth
+    weight_bytes: float  # weights read per step (whole model)
+    kv_bytes: float  # KV cache read per step (all sequences)
+    stages: int  # GPUs that run one after another (layer split) or 1
+    shards: int  # GPUs that read their shares at the same time (tensor parallel) or 1
+    comm_seconds: float
+    overhead_seconds: float
+
+
+def _resolve_decode(runtime: str | None, precision: str, n: int, parallel: str | None) -> tuple[str, str]:
+    rt = runtime or default_runtime("inference", precision)
+    if n <= 1:
+        return rt, "single"
+    if parallel in PARALLEL_ALIASES:
+        parallel = PARALLEL_ALIASES[parallel]
+    if rt == "vllm":
+        return rt, "tensor"
+    if parallel is None:
+        parallel = "pipeline" if rt == "llama.cpp" else "tensor"
+    return rt, parallel
+
+
+def decode_seconds_per_token(
+    arch: ModelArch,
+    precision: str,
+    bandwidth_gbps: float,
+    n_gpus: int = 1,
+    link_gbps: float | None = None,
+    context: int = 0,
+    batch: int = 1,
+    parallel: str | None = None,
+    runtime: str | None = None,
+    nvlink: bool = False,
+    constants: DecodeConstants | None = None,
+) -> DecodeBreakdown:
+    """Time of one decode step (one new token for each of ``batch`` sequences), physics made explicit.
+
+    bytes streamed per GPU: its stage's or shard's weights + its share of the KV cache (batch x context).
+    time = weights x soft-min-rate(eta_w x BW, kernel cap) + KV / (eta_kv x BW) + layers x per-layer overhead + fixed overhead
+           + (layer split) one hop per stage boundary; stages run one after another at batch 1, so the
+             whole model streams through one GPU's bandwidth at a time
+           + (tensor parallel / row split) two all-reduces of the hidden state per layer over the link
+             (latency + bytes / link bandwidth)."""
+    n = max(int(n_gpus), 1)
+    rt, mode = _resolve_decode(runtime, precision, n, parallel)
+    c = constants or DECODE_CONSTANTS[rt]
+    prec = "bf16" if precision == "amp" else precision
+    if rt == "llama.cpp" and prec in ("bf16", "fp16"):
+        prec = "F16"
+    weights = streamed_bytes_per_token(arch, prec)
+    quantized = prec not in ("bf16", "fp16", "F16")
+    eta_w = c.eta_quant if quantized else c.eta_16bit
+    cap = (c.cap_quant_gbps if quantized else c.cap_16bit_gbps) * 1e9
+    kv = arch.kv_bytes_per_token() * max(context, 0) * max(batch, 1)
+    bw = bandwidth_gbps * 1e9
+    p = c.cap_sharpness
+    # seconds per byte of weights: soft minimum of the DRAM rate and the kernels' own rate
+    slow, fast = sorted((1.0 / (eta_w * bw), 1.0 / cap), reverse=True)
+    per_byte = slow * (1.0 + (fast / slow) ** p) ** (1.0 / p)  # = (slow^p + fast^p)^(1/p), overflow-safe
+    overhead = arch.layers * c.layer_overhead_s + c.fixed_overhead_s
+    comm = 0.0
+    if mode == "tensor":
+        shards, stages = n, 1
+        kv_shard = min(n, max(arch.kv_heads, 1)) if not arch.mla_kv_dim else 1
+        if rt == "llama.cpp":  # row split: KV cache and attention stay on the main GPU
+            kv_shard = 1
+        link = (NVLINK_GBPS if nvlink else (link_gbps or DEFAULT_LINK_GBPS)) * 1e9
+        lat = (c.allreduce_latency_s + c.allreduce_per_peer_s * (n - 2)) * (
+            NVLINK_LATENCY_SHARE if nvlink else 1.0
+        )
+        msg = 2.0 * arch.hidden * max(batch, 1) * 2 * (n - 1) / n
+        comm = arch.layers * 2 * (lat + msg / link)
+        t_stream = weights / n * per_byte + kv / kv_shard / (c.eta_kv * bw)
+        bound = (weights / n + kv / kv_shard) / bw
+    else:
+        shards = 1
+        stages = n if mode == "pipeline" else 1
+        # stages run one after another: the sum over stages is the whole model through one GPU at a time
+        t_stream = weights * per_byte + kv / (c.eta_kv * bw)
+        bound = (weights + kv) / bw
+        if stages > 1:
+            link = (link_gbps or DEFAULT_LINK_GBPS) * 1e9
+            comm = (stages - 1) * (c.hop_s + 2.0 * arch.hidden * max(batch, 1) * 4 / link)
+    return DecodeBreakdown(
+        seconds=t_stream + overhead + comm,
+        bound_seconds=bound,
+        weight_bytes=weights,
+        kv_bytes=kv,
+        stages=stages,
+        shards=shards,
+        comm_seconds=comm,
+        overhead_seconds=overhead,
+    )
+
+
+def _decode_assumption(rt: str, mode: str, n: int, precision: str, c: DecodeConstants, nvlink: bool) -> str:
+    what = {
+        "llama.cpp": f"llama.cpp ({gguf_type(precision) if precision in GGUF or precision in ('bf16', 'fp16') else precision})",
+        "vllm": "vLLM (CUDA graphs)",
+        "transformers": "transformers generate(): static KV cache + torch.compile at the top of the range, "
+        "plain eager generate() near the bottom",
+    }[rt]
+    how = {
+        "single": "one GPU",
+        "pipeline": f"layers split over {n} GPUs, which work one after another, so batch-1 speed is that of "
+        "one GPU reading the whole model, a little slower for the hand-offs",
+        "tensor": f"tensor parallel over {n} GPUs"
+        + (" (row split: KV cache on the main GPU)" if rt == "llama.cpp" else "")
+        + f", two all-reduces per layer over {'NVLink' if nvlink else 'PCIe'}",
+    }[mode]
+    return (
+        f"{what}, {how}. Batch-1 decode is memory-bound: each token reads the weights (and the KV cache) once, "
+        f"at {c.eta_quant:.0%}-{c.eta_16bit:.0%} of spec bandwidth, plus a fixed cost per layer and per token. "
+        f"Range: {c.range_low:.2f}-{c.range_high:.2f} x expected, never above the bandwidth bound"
+    )
+
+
 def decode_tokens_per_s(
     arch: ModelArch,
     precision: str,
@@ -728,52 +1409,142 @@ def decode_tokens_per_s(
     link_gbps: float | None = None,
     context: int = 0,
     batch: int = 1,
-    parallel: str = "tensor",
+    parallel: str | None = None,
+    runtime: str | None = None,
+    nvlink: bool = False,
 ) -> SpeedRange:
-    """Batch decode speed (tokens/s per sequence), bounded by memory bandwidth.
+    """Decode speed, tokens/s per sequence, with a range that never exceeds the bandwidth bound.
 
-    Per token each GPU reads its share of the weights and KV cache; tensor parallel adds two all-reduces
-    of the hidden state per layer over ``link_gbps`` (GB/s one direction) with a latency per collective;
-    pipeline reads the stages one after another (no speed-up at batch 1).
-    """
-    weights = streamed_bytes_per_token(arch, "bf16" if precision == "amp" else precision)
-    kv = arch.kv_bytes_per_token() * context * batch
-    n = max(n_gpus, 1)
-    comm = (0.0, 0.0, 0.0)
-    if n > 1 and parallel == "tensor":
-        per_gpu = (weights + kv) / n
-        link = link_gbps or 16.0
-        msg = 2.0 * arch.hidden * batch * 2 * (n - 1) / n
-        # 2 all-reduces per layer; latency per collective over PCIe 15-40 us (NCCL ring, small messages)
-        comm = tuple(arch.layers * 2 * (lat + msg / (link * 1e9)) for lat in (25e-6, 15e-6, 40e-6))
-    elif n > 1:
-        per_gpu = weights + kv
-        comm = tuple(n * lat for lat in (50e-6, 20e-6, 100e-6))
-    else:
-        per_gpu = weights + kv
-    bw = bandwidth_gbps * 1e9
-    results = []
-    for (eta, overhead), c in zip((DECODE_EXPECTED, DECODE_HIGH, DECODE_LOW), comm, strict=True):
-        seconds = per_gpu / (eta * bw) + overhead + c
-        results.append(1.0 / seconds)
-    expected, high, low = results
-    return SpeedRange(low=low, expected=expected, high=high, unit="tokens/s", assumption=DECODE_ASSUMPTION)
+    ``runtime`` defaults by precision (GGUF -> llama.cpp, else transformers); ``parallel`` defaults to the
+    runtime's multi-GPU mode (llama.cpp: layer split = pipeline; vllm/transformers: tensor)."""
+    n = max(int(n_gpus), 1)
+    rt, mode = _resolve_decode(runtime, precision, n, parallel)
+    c = DECODE_CONSTANTS[rt]
+    d = decode_seconds_per_token(
+        arch, precision, bandwidth_gbps, n, link_gbps, context, batch, mode, rt, nvlink
+    )
+    expected = 1.0 / d.seconds
+    bound = 1.0 / d.bound_seconds if d.bound_seconds > 0 else math.inf
+    high = min(expected * c.range_high, bound)
+    expected = min(expected, high)
+    low = min(expected * c.range_low, expected)
+    return SpeedRange(
+        low=low,
+        expected=expected,
+        high=high,
+        unit="tokens/s",
+        assumption=_decode_assumption(rt, mode, n, precision, c, nvlink),
+    )
+
+
+def decode_bandwidth_bound(
+    arch: ModelArch,
+    precision: str,
+    bandwidth_gbps: float,
+    n_gpus: int = 1,
+    context: int = 0,
+    batch: int = 1,
+    parallel: str | None = None,
+    runtime: str | None = None,
+) -> float:
+    """tokens/s no implementation can beat: bytes that must stream one after another / spec bandwidth."""
+    d = decode_seconds_per_token(
+        arch, precision, bandwidth_gbps, n_gpus, None, context, batch, parallel, runtime
+    )
+    return 1.0 / d.bound_seconds
+
+
+# Serving: vLLM's continuous batching. Each step reads the weights once for the whole batch and each
+# sequence's KV; the step is compute-bound once 2 x N_active x batch FLOPs outlast the memory stream.
+SERVING_BATCHES = (1, 8, 32)
+SERVING_MFU = 0.5  # dense BF16 TFLOPS share a batched decode GEMM reaches (guess)
+
+
+def serving_throughput(
+    arch: ModelArch,
+    precision: str,
+    bandwidth_gbps: float,
+    bf16_tflops: float | None,
+    n_gpus: int = 1,
+    link_gbps: float | None = None,
+    context: int = 2048,
+    max_sequences: int | None = None,
+    batches: tuple[int, ...] = SERVING_BATCHES,
+    nvlink: bool = False,
+) -> list[dict]:
+    """Aggregate tokens/s of vLLM serving ``batch`` sequences at once (each at ``context`` tokens), for the
+    batch sizes its KV pool allows (``max_sequences``); larger batches are listed with possible=False."""
+    out = []
+    c = DECODE_CONSTANTS["vllm"]
+    n = max(int(n_gpus), 1)
+    for b in batches:
+        if max_sequences is not None and b > max_sequences:
+            out.append(
+                {"batch": b, "possible": False, "reason": f"the KV pool holds {max_sequences} sequences"}
+            )
+            continue
+        d = decode_seconds_per_token(
+            arch, precision, bandwidth_gbps, n, link_gbps, context, b, "tensor", "vllm", nvlink
+        )
+        t = d.seconds
+        rate = SERVING_MFU * (bf16_tflops or 0.0) * 1e12 * n
+        if rate > 0:
+            t = max(t, 2.0 * arch.total_active_params * b / rate + d.overhead_seconds + d.comm_seconds)
+        expected = b / t if t > 0 else 0.0
+        bound = b / d.bound_seconds if d.bound_seconds > 0 else math.inf
+        high = min(expected * c.range_high, bound)
+        expected = min(expected, high)
+        rng = SpeedRange(
+            low=expected * c.range_low,
+            expected=expected,
+            high=high,
+            unit="tokens/s (all sequences)",
+            assumption=f"vLLM, {b} sequences of {context:,} tokens decoding together: one read of the weights "
+            "per step for all of them, each reads its own KV cache; compute-bound past "
+            f"{SERVING_MFU:.0%} of dense BF16 TFLOPS",
+        )
+        out.append({"batch": b, "possible": True, "tokens_per_s": rng.as_dict()})
+    return out
+
+
+# Prefill (prompt processing): compute-bound, 2 x N_active FLOPs per token + attention, at a stated share
+# of dense BF16 TFLOPS. llama.cpp's share is fitted on the fit half of the pp rows (GeForce cards run its
+# FP16 GEMMs with FP16 accumulate, twice the FP32-accumulate figure we store, hence shares near 1).
+PREFILL_EFFICIENCY = {  # (low, expected, high) share of dense BF16 TFLOPS (FP32 accumulate)
+    "llama.cpp": (0.45, 0.80, 1.20),
+    "vllm": (0.30, 0.45, 0.60),
+    "transformers": (0.30, 0.40, 0.50),
+}
+LLAMA_CPP_BATCH = 2048  # llama.cpp n_batch default: up to 4 micro-batches in flight for pipeline parallel
 
 
 def prefill_tokens_per_s(
-    arch: ModelArch, bf16_tflops: float, n_gpus: int = 1, context: int = 2048
+    arch: ModelArch,
+    bf16_tflops: float,
+    n_gpus: int = 1,
+    context: int = 2048,
+    runtime: str | None = None,
+    parallel: str | None = None,
+    precision: str = "bf16",
 ) -> SpeedRange:
     """Prefill (prompt processing) speed from dense BF16 TFLOPS: 2 x active params FLOPs per token plus
-    attention (4 x layers x context x q_dim / 2 for causal)."""
+    attention (4 x layers x context x q_dim / 2 for causal), at the runtime's stated efficiency. A layer
+    split overlaps its stages only across micro-batches: at most n_batch / n_ubatch GPUs busy at once."""
+    n = max(int(n_gpus), 1)
+    rt, mode = _resolve_decode(runtime, precision, n, parallel)
     flops_tok = 2.0 * arch.total_active_params + 2.0 * arch.layers * context * arch.q_dim
-    peak = bf16_tflops * 1e12 * max(n_gpus, 1)
-    lo, hi = MFU_RANGE
+    busy = n
+    if mode == "pipeline":
+        busy = min(n, max(1, math.ceil(min(context, LLAMA_CPP_BATCH) / LLAMA_CPP_UBATCH)))
+    peak = bf16_tflops * 1e12 * busy
+    lo, mid, hi = PREFILL_EFFICIENCY[rt]
     return SpeedRange(
         low=lo * peak / flops_tok,
-        expected=(lo + hi) / 2 * peak / flops_tok,
+        expected=mid * peak / flops_tok,
         high=hi * peak / flops_tok,
         unit="tokens/s",
-        assumption=f"{int(lo * 100)}-{int(hi * 100)} % of dense BF16 TFLOPS (MFU), 2N FLOPs per token + attention",
+        assumption=f"{rt}: {int(lo * 100)}-{int(hi * 100)} % of dense BF16 TFLOPS on {busy} GPU"
+        f"{'s' if busy > 1 else ''} at a time, 2N FLOPs per token + attention",
     )
 
 
@@ -945,6 +1716,8 @@ _REQUEST_KEYS = (
     "parallel",
     "offload",
     "gpu_vram_gib",
+    "runtime",
+    "gpu_memory_utilization",
 )
 
 
@@ -969,8 +1742,27 @@ def parse_estimate_request(data: Any, presets: dict[str, ModelArch] | None = Non
     else:
         arch = parse_arch(model)
     method = _choice(data, "method", METHODS, "inference")
+    runtime = _choice(data, "runtime", RUNTIMES, None)
     default_prec = {"inference": "bf16", "full": "amp", "lora": "bf16", "qlora": "nf4"}[method]
+    if runtime == "llama.cpp":
+        default_prec = "Q4_K_M"
+    prec_in = data.get("precision")
+    if isinstance(prec_in, str) and prec_in not in PRECISIONS:
+        # GGUF type names are case-insensitive (q4_k_m = Q4_K_M, f16 = F16)
+        upper = {t.upper(): t for t in GGUF_TYPES}
+        if prec_in.upper() in upper:
+            data = dict(data, precision=upper[prec_in.upper()])
     precision = _choice(data, "precision", PRECISIONS, default_prec)
+    par_in = data.get("parallel")
+    if isinstance(par_in, str) and par_in in PARALLEL_ALIASES:
+        data = dict(data, parallel=PARALLEL_ALIASES[par_in])
+    util = data.get("gpu_memory_utilization", VLLM_GPU_MEMORY_UTILIZATION)
+    if util is None:
+        util = VLLM_GPU_MEMORY_UTILIZATION
+    if isinstance(util, bool) or not isinstance(util, int | float) or not math.isfinite(util):
+        raise EstimateRequestError("gpu_memory_utilization", "must be a finite number")
+    if "gpu_memory_utilization" in data and data["gpu_memory_utilization"] is not None and runtime != "vllm":
+        raise EstimateRequestError("gpu_memory_utilization", "applies to runtime 'vllm' only")
     gc = data.get("gradient_checkpointing", True)
     if not isinstance(gc, bool):
         raise EstimateRequestError("gradient_checkpointing", "must be true or false")
@@ -992,6 +1784,8 @@ def parse_estimate_request(data: Any, presets: dict[str, ModelArch] | None = Non
         gpus=_int_field(data, "gpus", 1, 64, 1),
         parallel=_choice(data, "parallel", PARALLEL, None),
         offload=_choice(data, "offload", OFFLOAD, "none"),
+        runtime=runtime,
+        gpu_memory_utilization=float(util),
     )
     if req.method != "inference" and req.new_tokens:
         raise EstimateRequestError("new_tokens", "applies to inference only")
@@ -1001,6 +1795,15 @@ def parse_estimate_request(data: Any, presets: dict[str, ModelArch] | None = Non
 
 __all__ = [
     "CUDA_CONTEXT_GIB",
+    "DECODE_CONSTANTS",
+    "GGUF_TYPES",
+    "RUNTIMES",
+    "DecodeConstants",
+    "decode_bandwidth_bound",
+    "decode_seconds_per_token",
+    "default_runtime",
+    "llama_cpp_memory",
+    "serving_throughput",
     "GIB",
     "Estimate",
     "EstimateRequest",

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from .estimator import (
+    GGUF,
     Estimate,
     EstimateRequest,
     EstimateRequestError,
@@ -24,6 +25,8 @@ from .estimator import (
     estimate,
     load_presets,
     parse_estimate_request,
+    prefill_tokens_per_s,
+    serving_throughput,
     training_tokens_per_s,
 )
 from .report import Finding, warning
@@ -55,17 +58,39 @@ class _Workload:
     gpus: int | None = None  # None: the fewest GPUs that fit
     parallel: str | None = None
     offload: str | None = None  # None: try none, then optimizer, then optimizer_and_params (training)
+    runtime: str | None = None  # None: estimator.default_runtime (GGUF -> llama.cpp, else transformers / hf)
+    gpu_memory_utilization: float = 0.9
 
 
 # The default table: the seeds' questions ("48 GB runs 70B at 4-bit", "ZeRO-3 + offload fine-tunes 34B on
 # two 24 GB cards", "a 24 GB card runs 13B, LoRA is tight", "4x4090 trains ~0.5-1B from scratch").
 DEFAULT_WORKLOADS: tuple[_Workload, ...] = (
+    _Workload(
+        "Llama 3.1 8B chat, Q4_K_M (llama.cpp)", "llama-3.1-8b", "inference", "Q4_K_M", 4096, new_tokens=512
+    ),
     _Workload("Llama 3.1 8B chat, bf16", "llama-3.1-8b", "inference", "bf16", 4096, new_tokens=512),
+    _Workload(
+        "Llama 3.1 8B serving, bf16 (vLLM)",
+        "llama-3.1-8b",
+        "inference",
+        "bf16",
+        4096,
+        new_tokens=512,
+        runtime="vllm",
+    ),
     _Workload("Llama 2 13B chat, bf16", "llama-2-13b", "inference", "bf16", 4096, new_tokens=512),
     _Workload("Llama 2 13B chat, 8-bit", "llama-2-13b", "inference", "int8", 4096, new_tokens=512),
     _Workload("Llama 2 13B chat, 4-bit", "llama-2-13b", "inference", "nf4", 4096, new_tokens=512),
     _Workload("Code Llama 34B, 4-bit", "codellama-34b", "inference", "nf4", 4096, new_tokens=512),
-    _Workload("Llama 3.1 70B, 4-bit (Q4_K_M)", "llama-3.1-70b", "inference", "q4", 4096, new_tokens=512),
+    _Workload(
+        "Llama 3.1 70B, 4-bit (Q4_K_M, llama.cpp)",
+        "llama-3.1-70b",
+        "inference",
+        "Q4_K_M",
+        4096,
+        new_tokens=512,
+    ),
+    _Workload("Llama 3.1 70B, F16 (llama.cpp)", "llama-3.1-70b", "inference", "F16", 4096, new_tokens=512),
     _Workload("Llama 3.1 70B, bf16", "llama-3.1-70b", "inference", "bf16", 4096, new_tokens=512),
     _Workload("Llama 3.1 8B LoRA r16", "llama-3.1-8b", "lora", "bf16", 2048),
     _Workload("Llama 3.1 8B QLoRA r16", "llama-3.1-8b", "qlora", "nf4", 2048),
@@ -74,6 +99,15 @@ DEFAULT_WORKLOADS: tuple[_Workload, ...] = (
     _Workload("Llama 3.2 1B full fine-tune / pre-train (AMP)", "llama-3.2-1b", "full", "amp", 2048),
     _Workload("Code Llama 34B LoRA, ZeRO-3 + CPU offload", "codellama-34b", "lora", "bf16", 2048),
     _Workload("Code Llama 34B full fine-tune, ZeRO-3 + CPU offload", "codellama-34b", "full", "amp", 2048),
+    _Workload(
+        "Llama 2 70B QLoRA r64 (FSDP-QLoRA)",
+        "llama-2-70b",
+        "qlora",
+        "nf4",
+        2048,
+        lora_rank=64,
+        runtime="fsdp_qlora",
+    ),
 )
 
 
@@ -84,6 +118,9 @@ class _Gpus:
     bandwidth_gbps: float | None  # slowest card
     bf16_tflops: float | None  # slowest card
     link_gbps: float | None  # slowest GPU link (PCIe), None unknown
+    nvlink: bool = (
+        False  # every card NVLink-capable and the same chip (a bridge is assumed only for speed ranges: no)
+    )
 
 
 def validate_workloads(workloads: Any) -> tuple[dict, ...]:
@@ -146,15 +183,42 @@ def _plan(arch: ModelArch, w: _Workload, gpus: _Gpus, ram: float | None) -> tupl
             gpus=n,
             parallel=parallel if (n > 1 or offload != "none") else None,
             offload=offload,
+            runtime=w.runtime,
+            gpu_memory_utilization=w.gpu_memory_utilization,
         )
 
     candidates: list[tuple[EstimateRequest, str]] = []
+    runtime = w.runtime or (
+        "llama.cpp" if w.precision in GGUF else ("hf" if w.method != "inference" else "transformers")
+    )
     if w.method == "inference":
         # inference takes the fewest GPUs that hold the model (the others can serve other replicas)
         for n in [w.gpus] if w.gpus else range(1, n_max + 1):
             # tensor parallel needs the heads to divide across the GPUs (vLLM, TGI); else split by layers
             even = arch.heads % n == 0 and (arch.kv_heads % n == 0 or n % arch.kv_heads == 0)
-            candidates.append((req(n, w.parallel or ("tensor" if even else "pipeline"), "none"), FITS))
+            if runtime == "llama.cpp":
+                parallel = w.parallel or "pipeline"  # llama.cpp splits layers by default
+            elif runtime == "vllm":
+                if not even and n > 1:
+                    continue  # vLLM's tensor parallel needs the heads to divide
+                parallel = "tensor"
+            else:
+                parallel = w.parallel or ("tensor" if even else "pipeline")
+            candidates.append((req(n, parallel, "none"), FITS))
+        if not candidates:
+            candidates.append((req(1, None, "none"), FITS))
+    elif runtime == "fsdp_qlora":
+        n = w.gpus or n_max
+        if w.parallel or w.offload:
+            off = w.offload or "none"
+            candidates.append(
+                (req(n, w.parallel or "fsdp", off), FITS if off == "none" else FITS_WITH_OFFLOAD)
+            )
+        else:
+            candidates.append((req(n, "ddp", "none"), FITS))
+            if n > 1:
+                candidates.append((req(n, "fsdp", "none"), FITS))
+            candidates.append((req(n, "fsdp", "params"), FITS_WITH_OFFLOAD))
     else:
         # training uses every GPU (data parallel); shard (ZeRO-3) only when a replica does not fit,
         # offload only when the shards do not fit
@@ -191,16 +255,41 @@ def _speed(arch: ModelArch, w: _Workload, est: Estimate, gpus: _Gpus) -> dict | 
     if w.method == "inference":
         if gpus.bandwidth_gbps is None:
             return None
+        context = w.seq_len + w.new_tokens // 2
         rng = decode_tokens_per_s(
             arch,
             w.precision,
             gpus.bandwidth_gbps,
             n_gpus=n,
             link_gbps=gpus.link_gbps,
-            context=w.seq_len + w.new_tokens // 2,
+            context=context,
             batch=w.batch,
+            parallel=est.parallel,
+            runtime=est.runtime,
         )
-        return rng.as_dict()
+        out = rng.as_dict() | {"runtime": est.runtime}
+        if gpus.bf16_tflops:
+            out["prefill"] = prefill_tokens_per_s(
+                arch,
+                gpus.bf16_tflops,
+                n,
+                context=w.seq_len,
+                runtime=est.runtime,
+                parallel=est.parallel,
+                precision=w.precision,
+            ).as_dict()
+        if est.runtime == "vllm":
+            out["serving"] = serving_throughput(
+                arch,
+                w.precision,
+                gpus.bandwidth_gbps,
+                gpus.bf16_tflops,
+                n,
+                gpus.link_gbps,
+                context=context,
+                max_sequences=est.max_concurrent_sequences,
+            )
+        return out
     if gpus.bf16_tflops is None:
         return None
     tps = training_tokens_per_s(
@@ -232,7 +321,7 @@ def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tu
             slug = model if isinstance(model, str) else (arch.slug or "inline")
             name = arch.name or slug
             w = _Workload(
-                label=f"{name} {r.method} {r.precision}",
+                label=f"{name} {r.method} {r.precision} ({r.resolved_runtime})",
                 slug=slug,
                 method=r.method,
                 precision=r.precision,
@@ -244,6 +333,8 @@ def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tu
                 gpus=r.gpus if "gpus" in data else None,
                 parallel=r.parallel,
                 offload=r.offload if "offload" in data else None,
+                runtime=r.runtime,
+                gpu_memory_utilization=r.gpu_memory_utilization,
             )
             items.append((w, arch, None))
         requested = True
@@ -265,6 +356,7 @@ def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tu
             "model_name": arch.name or w.slug,
             "method": w.method,
             "precision": w.precision,
+            "runtime": est.runtime,
             "seq_len": w.seq_len,
             "batch": w.batch,
             "verdict": verdict,
@@ -276,6 +368,8 @@ def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tu
             "ram_needed_gib": _round(est.ram_gib),
             "ram_gib": _round(ram),
             "breakdown_gib": {k: round(v, 2) for k, v in est.breakdown_gib.items()},
+            "kv_pool_gib": _round(est.kv_pool_gib),
+            "max_concurrent_sequences": est.max_concurrent_sequences,
             "speed": _speed(arch, w, est, gpus),
             "notes": list(est.notes) + ([note] if note and note != "ram" else []),
         }
@@ -304,12 +398,16 @@ def _json_safe(value: Any) -> Any:
 
 
 def _parallel_of(w: _Workload, est: Estimate) -> str:
+    if est.parallel:
+        return est.parallel
     if w.method == "inference":
         return w.parallel or ("pipeline" if any(n.startswith("pipeline") for n in est.notes) else "tensor")
     return w.parallel or ("zero3" if any("ZeRO-3" in n for n in est.notes) else "ddp")
 
 
 def _offload_of(est: Estimate) -> str:
+    if est.runtime == "fsdp_qlora":
+        return "params" if est.ram_gib else "none"
     for n in est.notes:
         if "offload=" in n:
             return n.rsplit("offload=", 1)[1]
