@@ -9,7 +9,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from catalog import models
 from catalog.prices_csv import PriceQuoteResource
-from catalog.services import part_price_refresh, part_retire, price_is_stale, price_version_bump
+from catalog.services import (
+    exchange_rates,
+    part_price_refresh,
+    part_retire,
+    price_is_stale,
+    price_version_bump,
+)
 
 
 class PriceQuoteInline(admin.TabularInline):
@@ -154,9 +160,33 @@ class PriceQuoteAdmin(ImportExportMixin, admin.ModelAdmin):
 admin.site.register(models.Part, PartAdmin)
 
 
+def rates_changed(currency: str) -> None:
+    """A rate was added, edited, reverted or deleted: every part quoted in that currency re-derives its
+    USD prices from its quotes with the rates as they are now, and caches keyed by the catalogue see it."""
+    price_version_bump()  # also drops the cached rates
+    rates = exchange_rates()
+    for part in models.Part.objects.filter(price_quotes__currency=currency).distinct():
+        part_price_refresh(part, rates)
+    price_version_bump()
+
+
 @admin.register(models.ExchangeRate)
 class ExchangeRateAdmin(SimpleHistoryAdmin):
     list_display = ["currency", "per_usd", "observed_at", "source"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        rates_changed(obj.currency)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        rates_changed(obj.currency)
+
+    def delete_queryset(self, request, queryset):
+        currencies = set(queryset.values_list("currency", flat=True))
+        super().delete_queryset(request, queryset)
+        for currency in currencies:
+            rates_changed(currency)
 
 
 @admin.register(models.CloudOffer)

@@ -95,3 +95,27 @@ def test_a_change_form_cannot_write_derived_prices(curator_client, field):
     gpu.refresh_from_db()
     assert gpu.price_new_usd == Decimal("999.00") and gpu.price_used_usd is None
     assert gpu.price_observed_at.year == timezone.now().year
+
+
+def test_an_exchange_rate_edit_or_revert_re_derives_the_usd_prices_quoted_in_that_currency(curator_client):
+    from catalog.models import ExchangeRate
+    from catalog.services import exchange_rates
+
+    eur = ExchangeRate.objects.filter(currency="EUR").order_by("-observed_at").first()
+    gpu = Gpu.objects.create(slug="eur-gpu", name="EUR GPU", category="gpu", vram_gb=16)
+    price_quote_add(part=gpu, amount=1000, currency="EUR", source="shop.de")
+    gpu.refresh_from_db()
+    assert gpu.price_new_usd == (Decimal(1000) / eur.per_usd).quantize(Decimal("0.01"))
+    before = eur.history.latest()
+    url = f"/admin/catalog/exchangerate/{eur.pk}/change/"
+    page = curator_client.get(url)
+    assert page.status_code == 200
+    data = form_as_post(page.context["adminform"].form) | {"per_usd": "0.5"}
+    assert curator_client.post(url, data).status_code == 302
+    gpu.refresh_from_db()
+    assert exchange_rates()["EUR"] == Decimal("0.5")  # not the cached old rate
+    assert gpu.price_new_usd == Decimal("2000.00")
+    assert gpu.price_per_vram_gb_usd == Decimal("125.00")
+    revert(curator_client, eur, before)
+    gpu.refresh_from_db()
+    assert gpu.price_new_usd == (Decimal(1000) / eur.per_usd).quantize(Decimal("0.01"))
