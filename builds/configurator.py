@@ -281,7 +281,10 @@ def workload_rows(report: dict) -> list[dict]:
                 else "—",
                 "memory": "—" if w.get("memory_per_gpu_gib") is None else f"{w['memory_per_gpu_gib']:.1f}",
                 "ram": f"{ram:.0f} GiB" if ram else "—",
-                "speed": f"{speed['low']:,.0f}–{speed['high']:,.0f} {speed['unit']}" if speed else "—",
+                "speed": f"{speed['low']:,.0f}–{speed['high']:,.0f} {speed['unit']}"
+                + (f" ({speed['runtime']})" if speed.get("runtime") else "")
+                if speed
+                else "—",
                 "assumption": speed.get("assumption", "") if speed else "",
             }
         )

@@ -102,15 +102,41 @@ ESTIMATE = {
     "properties": {
         "model": {"oneOf": [{"type": "string"}, {"type": "object"}]},
         "method": {"type": "string", "enum": ["inference", "full", "lora", "qlora"]},
-        "precision": {"type": "string"},
+        "precision": {
+            "type": "string",
+            "description": "bf16, fp16, amp (training), int8, nf4, int4 (bitsandbytes / AWQ-GPTQ in vllm), or a "
+            "GGUF type for llama.cpp: Q4_0, Q4_K_M, Q5_K_M, Q6_K, Q8_0, F16 (case-insensitive; q4/q5/q8 = "
+            "Q4_K_M/Q5_K_M/Q8_0)",
+        },
+        "runtime": {
+            "type": "string",
+            "enum": ["llama.cpp", "vllm", "transformers", "hf", "fsdp_qlora"],
+            "description": "What runs the workload; memory, fit and speed follow it. Inference: llama.cpp "
+            "(default for GGUF types; layers split across GPUs, or parallel 'row'), vllm (tensor parallel, "
+            "preallocates gpu_memory_utilization), transformers (default for bf16/fp16/int8/nf4). Training: hf "
+            "(Trainer + peft, default) or fsdp_qlora (Answer.AI FSDP + QLoRA; parallel fsdp|ddp, offload params)",
+        },
+        "gpu_memory_utilization": {
+            "type": "number",
+            "minimum": 0.05,
+            "maximum": 1,
+            "description": "vllm only",
+        },
         "batch": {"type": "integer", "minimum": 1},
         "seq_len": {"type": "integer", "minimum": 1},
         "new_tokens": {"type": "integer", "minimum": 0},
         "gradient_checkpointing": {"type": "boolean"},
         "lora_rank": {"type": "integer", "minimum": 1},
         "gpus": {"type": "integer", "minimum": 1},
-        "parallel": {"type": "string"},
-        "offload": {"type": "string"},
+        "parallel": {
+            "type": "string",
+            "description": "inference: tensor | pipeline (llama.cpp also layer = pipeline, row = tensor); "
+            "training: zero3 | ddp (hf), fsdp | ddp (fsdp_qlora)",
+        },
+        "offload": {
+            "type": "string",
+            "description": "hf + zero3: none | optimizer | optimizer_and_params; fsdp_qlora: none | params",
+        },
         "gpu_vram_gib": {"type": "number"},
     },
 }

@@ -29,8 +29,25 @@ class PlanForm(forms.Form):
         ]
     )
     precision = forms.ChoiceField(
-        choices=[(p, p) for p in ("bf16", "int8", "nf4", "q4", "q5", "q8", "amp")],
-        help_text="Inference: bf16, int8, nf4/q4/q5/q8. Full fine-tuning: amp or bf16. QLoRA uses nf4.",
+        choices=[
+            (p, p)
+            for p in ("bf16", "fp16", "int8", "nf4", "int4", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16", "amp")
+        ],
+        help_text="Inference: bf16, int8, nf4, int4 or a GGUF type (Q4_K_M ... F16, llama.cpp). "
+        "Full fine-tuning: amp or bf16. QLoRA uses nf4.",
+    )
+    runtime = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "usual for the precision"),
+            ("llama.cpp", "llama.cpp"),
+            ("vllm", "vLLM"),
+            ("transformers", "transformers"),
+            ("hf", "HF Trainer + peft"),
+            ("fsdp_qlora", "FSDP + QLoRA"),
+        ],
+        help_text="GGUF types run in llama.cpp; bf16/int8/nf4 default to transformers (pick vLLM for serving); "
+        "training defaults to HF Trainer + peft.",
     )
     seq_len = forms.IntegerField(min_value=128, max_value=131072, initial=4096, label="Context (tokens)")
     batch = forms.IntegerField(min_value=1, max_value=256, initial=1)
@@ -101,6 +118,8 @@ def gpu_fits(arch, request: estimator.EstimateRequest, gpus) -> list[dict]:
                         gpu.memory_bandwidth_gbps,
                         n_gpus=count,
                         context=request.seq_len,
+                        parallel=est.parallel,
+                        runtime=est.runtime,
                     )
                 elif gpu.bf16_tflops:
                     speed = estimator.training_tokens_per_s(
@@ -142,9 +161,13 @@ def plan_context(params) -> dict:
         batch=data["batch"],
         seq_len=data["seq_len"],
         new_tokens=256 if data["method"] == "inference" else 0,
+        runtime=data.get("runtime") or None,
     )
     try:
         single = estimator.estimate(arch, request)
+    except estimator.EstimateRequestError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return context
     except ValueError as exc:
         form.add_error(None, str(exc))
         return context
@@ -156,6 +179,8 @@ def plan_context(params) -> dict:
         "seq_len": data["seq_len"],
         "batch": data["batch"],
     }
+    if data.get("runtime"):
+        workload["runtime"] = data["runtime"]
     builds = []
     for build in Build.objects.filter(visibility=Visibility.FEATURED).order_by("name"):
         state = state_from_build(build, selectors.build_lines(build))
