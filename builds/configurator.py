@@ -16,7 +16,7 @@ from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
 from builds.regions import cached_or_made, signature
 from builds.reports import report_for
-from builds.state import DIGITS, State, encode_line
+from builds.state import DIGITS, State, encode_line, number_text
 from catalog.models import CATEGORY_MODELS, Category
 from catalog.services import exchange_rates, from_usd, price_version
 from catalog.specs import spec_for
@@ -88,7 +88,9 @@ def apply_overrides(state: State, params) -> bool:
                         line.placement.pop(key, None)
                     else:
                         line.placement[key] = new
-        if f"r{index}" in params:
+        # A control changes its line only when its value differs from what the page showed: a riser width
+        # the menu has no option for (x4, x8, set through the API) survives a re-check of another control.
+        if f"r{index}" in params and params.get(f"r{index}") != riser_value(line.placement):
             riser = params.get(f"r{index}")
             new = {"": {}, "16": {"riser": True}, "1": {"riser": True, "riser_width": 1}}.get(riser, {})
             old = {k: line.placement.get(k) for k in ("riser", "riser_width") if line.placement.get(k)}
@@ -121,6 +123,13 @@ def apply_overrides(state: State, params) -> bool:
     if params.get("add"):
         changed |= add_part(state, params.get("add"))
     return changed
+
+
+def riser_value(placement: dict) -> str:
+    """The mount menu's value for a placement: "1" an x1 extender, "16" any riser cable, "" in the slot."""
+    if placement.get("riser_width") == 1:
+        return "1"
+    return "16" if placement.get("riser") else ""
 
 
 def power_limit_error(watts: float) -> str | None:
@@ -229,14 +238,8 @@ def line_views(state: State, report: dict) -> list[dict]:
                 "line": line,
                 "slots_text": ",".join(str(s) for s in line.placement.get("slots", [])),
                 "psu_text": ",".join(str(s) for s in line.placement.get("psu", [])),
-                "riser_value": (
-                    "1"
-                    if line.placement.get("riser_width") == 1
-                    else "16"
-                    if line.placement.get("riser")
-                    else ""
-                ),
-                "power_limit_text": "{:.0f}".format(line.placement["power_limit_w"])
+                "riser_value": riser_value(line.placement),
+                "power_limit_text": number_text(line.placement["power_limit_w"])  # exact: reads back equal
                 if line.placement.get("power_limit_w") is not None
                 else "",
                 "flag": flagged.get(index),

@@ -68,9 +68,9 @@ class State:
         if self.circuit != "120v-15a":
             params.append(("circuit", self.circuit))
         if self.kwh_price is not None:
-            params.append(("kwh", _number_text(self.kwh_price)))
+            params.append(("kwh", number_text(self.kwh_price)))
         if self.hours_per_day is not None:
-            params.append(("hours", _number_text(self.hours_per_day)))
+            params.append(("hours", number_text(self.hours_per_day)))
         if self.currency != "USD":
             params.append(("cur", self.currency))
         return urlencode(params, safe="*~.:,")
@@ -89,7 +89,7 @@ def _label_number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def _number_text(value) -> str:
+def number_text(value) -> str:
     """The shortest text that reads back to the same float (repr), without a trailing ".0"."""
     value = float(value)
     return str(int(value)) if value.is_integer() else repr(value)
@@ -97,7 +97,7 @@ def _number_text(value) -> str:
 
 def circuit_label(value) -> str:
     if isinstance(value, dict):
-        return f"{_number_text(value.get('volts', 120))}v-{_number_text(value.get('amps', 15))}a"
+        return f"{number_text(value.get('volts', 120))}v-{number_text(value.get('amps', 15))}a"
     return value if isinstance(value, str) else "120v-15a"
 
 
@@ -131,7 +131,7 @@ def encode_line(line: Line) -> str:
     if p.get("psu"):
         flags.append("p" + ".".join(str(s) for s in p["psu"]))
     if p.get("power_limit_w"):
-        flags.append(f"w{p['power_limit_w']:g}")
+        flags.append(f"w{number_text(p['power_limit_w'])}")  # exact: the state reads back equal
     return "~".join(flags)
 
 

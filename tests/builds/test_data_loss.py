@@ -5,10 +5,12 @@ posted back through the API gives the same build."""
 import html
 import json
 import re
+from html.parser import HTMLParser
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from builds.models import Build
@@ -171,9 +173,11 @@ def owner_client(client):
     volts=st.floats(90, 480),
     amps=st.floats(1, 100),
     paid=st.decimals("0.01", "99999", places=2),
+    power_limit=st.floats(10, 5000),
+    riser_width=st.sampled_from([1, 4, 8, 16]),
 )
 def test_saving_the_edit_page_unchanged_keeps_every_field(
-    owner_client, seed_catalogue, kwh, hours, volts, amps, paid
+    owner_client, seed_catalogue, kwh, hours, volts, amps, paid, power_limit, riser_width
 ):
     """Anything the API accepts survives a save of the edit page: context figures across the API's whole
     range (one range everywhere), custom circuits with decimals, prices paid and saved."""
@@ -181,7 +185,10 @@ def test_saving_the_edit_page_unchanged_keeps_every_field(
     body = FULL | {
         "context": {"circuit": {"volts": volts, "amps": amps}, "kwh_price": kwh, "hours_per_day": hours}
     }
-    body["parts"] = [dict(FULL["parts"][0], price_paid={"amount": str(paid), "currency": "USD"})]
+    gpu = dict(
+        FULL["parts"][0], price_paid={"amount": str(paid), "currency": "USD"}, power_limit_w=power_limit
+    )
+    body["parts"] = [gpu | {"riser": True, "riser_width": riser_width}]
     created = post(client, "/api/v1/builds", body)
     assert created.status_code == 201, created.content
     share_id = created.json()["share_id"]
@@ -241,3 +248,59 @@ def test_json_export_posted_back_gives_the_same_build(client, full_build, change
     for key in FIELDS:
         assert copy[key] == document[key], key
     assert copy["report"] == document["report"]
+
+
+class BuildForm(HTMLParser):
+    """The fields the edit page's re-check form submits (controls join it with form="build-form")."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self.in_form, self.select = [], False, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.in_form = a.get("id") == "build-form"
+        mine = self.in_form or a.get("form") == "build-form"
+        if tag == "input" and mine and a.get("name"):
+            self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select" and mine:
+            self.select = a["name"]
+        elif tag == "option" and self.select and "selected" in a:
+            self.fields.append((self.select, a.get("value", "")))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.in_form = False
+        elif tag == "select":
+            self.select = None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    placement=st.fixed_dictionaries(
+        {},
+        optional={
+            "riser": st.booleans(),
+            "riser_width": st.sampled_from([1, 4, 8, 16]),
+            "power_limit_w": st.floats(10, 5000),
+            "slots": st.just([2]),
+        },
+    )
+)
+def test_a_recheck_with_the_controls_as_shown_changes_nothing(client, seed_catalogue, placement):
+    """Whatever placement the API accepts, the page's controls show it so that submitting them unchanged
+    (as every re-check of another control does) keeps it exactly."""
+    from builds.inputs import Line
+    from builds.state import State
+
+    assume(post(client, "/api/v1/check", {"parts": [{"slug": GPU} | placement]}).status_code == 200)
+    query = State(lines=[Line(slug=GPU, placement=placement), Line(slug=PSU)]).query()
+    page = client.get(f"/builds/new/?{query}")
+    assert page.status_code == 200
+    form = BuildForm()
+    form.feed(page.content.decode())
+    fields = [(k, v) for k, v in form.fields if k != "v"]
+    recheck = client.get("/builds/new/?" + urlencode(fields), headers={"HX-Request": "true"})
+    assert recheck.status_code == 200
+    assert recheck["HX-Push-Url"] == f"/builds/new/?{query}"
