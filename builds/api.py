@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.decorators import ratelimit
 
 from builds import selectors, services
-from builds.inputs import InputError, Line, parse_lines, resolve_lines
+from builds.inputs import MAX_JSON_DEPTH, InputError, Line, check_json_values, parse_lines, resolve_lines
 from builds.models import Build, Visibility
 from builds.reports import report_for
 from catalog.engine import specs as engine
@@ -17,10 +17,6 @@ from catalog.engine import workload
 from catalog.models import Currency
 
 MAX_BODY_BYTES = 256 * 1024
-# The deepest legitimate body (an exported build: parts -> [i] -> spec -> lane_rules -> [i] -> value, or a
-# report) is under 10 levels; 32 leaves room and stays far below Python's recursion limit everywhere the
-# body goes afterwards (validation, JSONField, templates).
-MAX_JSON_DEPTH = 32
 CHECK_KEYS = {"parts", "inline_parts", "context", "workloads"}
 BUILD_KEYS = CHECK_KEYS | {"name", "description", "visibility", "currency"}
 # What GET and the JSON export show besides BUILD_KEYS: accepted (so an export can be posted back as it is)
@@ -93,37 +89,6 @@ def read_json(request) -> dict:
     if not isinstance(body, dict):
         raise InputError("body", "must be a JSON object")
     return body
-
-
-def check_json_values(body) -> None:
-    """Refuse, naming the place, what no later step can take: nesting deeper than MAX_JSON_DEPTH, and
-    strings (values or keys) holding NUL (PostgreSQL refuses it in text and jsonb) or a lone surrogate
-    (not encodable as UTF-8). Iterative, so the check itself cannot overflow the stack."""
-    stack = [(body, "body", 1)]
-    while stack:
-        value, where, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                raise InputError(where, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                if isinstance(key, str):
-                    check_text(key, f"{where}.{key[:40]!r}")
-                    child = key if where == "body" else f"{where}.{key}"
-                else:
-                    child = f"{where}[{key}]"
-                stack.append((item, child, depth + 1))
-        elif isinstance(value, str):
-            check_text(value, where)
-
-
-def check_text(text: str, where: str) -> None:
-    if "\x00" in text:
-        raise InputError(where, "must not contain NUL characters")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError(where, "must be valid Unicode (no lone surrogates)") from None
 
 
 def reject_constant(name):

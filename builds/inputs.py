@@ -36,6 +36,44 @@ class InputError(ValueError):
         self.message = message
 
 
+# The deepest legitimate JSON (an exported build: parts -> [i] -> spec -> lane_rules -> [i] -> value, or a
+# report) is under 10 levels; 32 leaves room and stays far below Python's recursion limit everywhere the
+# data goes afterwards (validation, JSONField, templates).
+MAX_JSON_DEPTH = 32
+
+
+def check_json_values(data, root: str = "body") -> None:
+    """Refuse, naming the place, what no later step can take: nesting deeper than MAX_JSON_DEPTH, and
+    strings (values or keys) holding NUL (PostgreSQL refuses it in text and jsonb) or a lone surrogate
+    (not encodable as UTF-8). Iterative, so the check itself cannot overflow the stack. Used on API bodies
+    and on the custom parts of the configurator's state."""
+    stack = [(data, root, 1)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise InputError(where, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    check_text(key, f"{where}.{key[:40]!r}")
+                    child = key if where == "body" else f"{where}.{key}"
+                else:
+                    child = f"{where}[{key}]"
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, str):
+            check_text(value, where)
+
+
+def check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise InputError(where, "must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(where, "must be valid Unicode (no lone surrogates)") from None
+
+
 @dataclass
 class Line:
     """One build line: a catalogue part (slug) or a custom part (category, name, spec dict)."""

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.http import QueryDict
 
-from builds.inputs import MAX_ITEMS, InputError, Line
+from builds.inputs import MAX_ITEMS, InputError, Line, check_json_values
 from catalog.engine import specs as engine
 
 CIRCUIT_CHOICES = [
@@ -159,6 +159,7 @@ def decode_line(token: str, index: int) -> Line:
         try:
             raw = base64.urlsafe_b64decode(name_part[2:] + "=" * (-len(name_part[2:]) % 4))
             data = json.loads(raw)
+            check_json_values(data, "custom part")  # no NUL or lone surrogate reaches a saved build
             line.category, line.name, line.spec = data["category"], str(data["name"])[:200], data["spec"]
             engine.spec_from_dict(line.category, line.spec)
         except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:

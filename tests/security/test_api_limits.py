@@ -125,3 +125,29 @@ def test_wrong_method_on_a_build_is_a_json_405(api):
     response = client.delete(endpoints[-1][1], headers=headers)
     assert_json_error(response, statuses=(405,), field="method")
     assert response["Allow"] == "GET, PATCH"
+
+
+@pytest.mark.parametrize(
+    "custom",
+    [
+        {"category": "gpu", "name": "a\x00b", "spec": {}},
+        {"category": "cpu", "name": "ok", "spec": {"socket": "AM\x005"}},
+        {"category": "gpu", "name": "\ud800", "spec": {}},
+    ],
+)
+def test_custom_parts_in_the_state_never_carry_nul_or_surrogates(client, seed_catalogue, custom):
+    """The configurator's state takes custom parts as base64 JSON: the same check as the API's, so no
+    NUL (PostgreSQL refuses it) or lone surrogate reaches a saved build."""
+    import base64
+
+    raw = json.dumps(custom).encode()  # ASCII escapes (\\u0000, \\ud800), as a crafted link would carry them
+    token = "c:" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    page = client.get("/builds/new/", {"l": [token, "corsair-ax1600i*1"]})
+    assert page.status_code == 200 and "custom part is malformed" in page.content.decode()
+    saved = client.post(
+        "/builds/new/", {"l": [token, "corsair-ax1600i*1"], "name": "n", "visibility": "unlisted"}
+    )
+    assert saved.status_code == 302
+    from builds.models import BuildItem
+
+    assert not BuildItem.objects.filter(custom_category__in=["gpu", "cpu"]).exists()
