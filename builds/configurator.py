@@ -390,10 +390,10 @@ def picker_candidates(
     qs = qs.order_by(
         F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True), "id"
     )
-    if category == Category.MOTHERBOARD:
-        qs = qs.prefetch_related("pcie_slots", "m2_sockets", "lane_rules")
     base_lines = [line for line in state.lines if not (category in SINGLE and line.category == category)]
     units = sum(line.quantity for line in base_lines) + 1  # units in one check: the build and the part
+    if category == Category.MOTHERBOARD and 2 * units <= max_unit_checks:  # topology only for checks
+        qs = qs.prefetch_related("pcie_slots", "m2_sockets", "lane_rules")
     parts = list(qs[:PICKER_SCAN])
     picked = PickerList(candidates=[], scanned=len(parts), full=len(base_lines) >= MAX_ITEMS)
     results = picked.candidates
