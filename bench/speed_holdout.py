@@ -448,13 +448,14 @@ def training_rows(data: dict, fixed_gib: float | None = None) -> list[dict]:
 # ---------------------------------------------------------------------------------------------------------
 # Prefill (llama.cpp pp rows)
 # ---------------------------------------------------------------------------------------------------------
-def prefill_rows(data: dict) -> list[dict]:
+def prefill_rows(data: dict, constants: E.PrefillConstants | None = None) -> list[dict]:
     presets, parts = E.load_presets(), _gpu_specs()
     out = []
     for row in data["prefill"]:
         arch, gpu, prec = model_of(row, presets), gpu_of(row, parts), precision_of(row)
         if (
             row.get("tokens_per_s") is None
+            or any(f.startswith("anomalous") for f in row.get("flags") or [])
             or arch is None
             or gpu is None
             or not gpu["tflops"]
@@ -467,16 +468,18 @@ def prefill_rows(data: dict) -> list[dict]:
             arch,
             gpu["tflops"],
             gpu["count"],
-            context=n // 2,
+            context=n,
             runtime="llama.cpp",
             parallel=split,
             precision=prec,
+            constants=constants,
         )
         m = row["tokens_per_s"]
         out.append(
             {
                 "id": row["id"],
                 "half": half(group_key(row)),
+                "group": group_key(row),
                 "measured": m,
                 "low": round(rng.low, 1),
                 "expected": round(rng.expected, 1),
@@ -486,6 +489,65 @@ def prefill_rows(data: dict) -> list[dict]:
             }
         )
     return out
+
+
+def fit_prefill(data: dict, folds: int = 5) -> E.PrefillConstants:
+    """Fit efficiency, cap and sharpness on the fit half of the llama.cpp pp rows; the range from grouped
+    out-of-fold errors inside the fit half, as for decode."""
+    base = dataclasses.replace(E.PREFILL_CONSTANTS, range_low=1.0, range_high=1.0)
+    rows = [r for r in prefill_rows(data, base) if r["half"] == "fit"]
+    groups = {r["id"]: r["group"] for r in rows}
+
+    def fit(ids: set[str], start: E.PrefillConstants) -> E.PrefillConstants:
+        def loss(v: list[float]) -> float:
+            if v[0] <= 0 or v[0] > 2 or v[1] <= 0.1 or v[2] < 0.5 or not 0.2 <= v[3] <= 1.0 or v[4] < 1.0:
+                return 1e9
+            c = dataclasses.replace(
+                start,
+                efficiency=v[0],
+                cap_tflops=v[1] * 100,
+                sharpness=v[2],
+                quant_share=v[3],
+                attention_cost=v[4],
+            )
+            return sum(
+                math.log(r["expected"] / r["measured"]) ** 2 for r in prefill_rows(data, c) if r["id"] in ids
+            )
+
+        x0 = [
+            start.efficiency,
+            start.cap_tflops / 100,
+            start.sharpness,
+            start.quant_share,
+            start.attention_cost,
+        ]
+        best = nelder_mead(loss, x0, [0.1, 0.2, 0.5, 0.05, 0.5], iters=400)
+        return dataclasses.replace(
+            start,
+            efficiency=best[0],
+            cap_tflops=best[1] * 100,
+            sharpness=best[2],
+            quant_share=best[3],
+            attention_cost=best[4],
+        )
+
+    c = fit(set(groups), base)
+    ratios = []
+    for f in range(folds):
+        fold = {
+            i
+            for i, g in groups.items()
+            if int(hashlib.sha256(("fold" + g).encode()).hexdigest(), 16) % folds == f
+        }
+        if not fold:
+            continue
+        cf = fit(set(groups) - fold, c)
+        ratios += [r["measured"] / r["expected"] for r in prefill_rows(data, cf) if r["id"] in fold]
+    return dataclasses.replace(
+        c,
+        range_low=round(quantile(ratios, RANGE_QUANTILES[0]), 3),
+        range_high=round(quantile(ratios, RANGE_QUANTILES[1]), 3),
+    )
 
 
 def summary(rows: list[dict]) -> dict:
@@ -583,13 +645,18 @@ def markdown(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fit", action="store_true", help="re-fit the constants on the fit half and print them")
+    ap.add_argument("--only", choices=["decode", "training", "prefill"], help="with --fit: one part only")
     args = ap.parse_args(argv)
     data = json.loads(DATA.read_text())
     cases, skipped = decode_cases(data)
     if args.fit:
-        for rt in ("llama.cpp", "vllm"):
+        for rt in ("llama.cpp", "vllm") if args.only in (None, "decode") else ():
             if any(k["runtime"] == rt and k["half"] == "fit" for k in cases):
                 print(rt, fit_runtime(rt, cases))
+        if args.only in (None, "prefill"):
+            print("llama.cpp prefill", fit_prefill(data))
+        if args.only not in (None, "training"):
+            return 0
         train = [
             r
             for r in training_rows(data, fixed_gib=0.0)
@@ -601,11 +668,6 @@ def main(argv: list[str] | None = None) -> int:
         mx, my = statistics.mean(xs), statistics.mean(ys)
         share = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
         print("FSDP_QLORA_FIXED_GIB", round(my - share * mx, 2), "FSDP_QLORA_DYNAMIC_SHARE", round(share, 3))
-        pre = [r for r in prefill_rows(data) if r["half"] == "fit"]
-        print(
-            "llama.cpp prefill measured/expected quantiles 5/50/95 %:",
-            [round(quantile([r["measured"] / r["expected"] for r in pre], q), 3) for q in (0.05, 0.5, 0.95)],
-        )
         return 0
     table = decode_table(cases)
     train = training_rows(data)

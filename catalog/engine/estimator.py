@@ -1511,11 +1511,40 @@ def serving_throughput(
 # of dense BF16 TFLOPS. llama.cpp's share is fitted on the fit half of the pp rows (GeForce cards run its
 # FP16 GEMMs with FP16 accumulate, twice the FP32-accumulate figure we store, hence shares near 1).
 PREFILL_EFFICIENCY = {  # (low, expected, high) share of dense BF16 TFLOPS (FP32 accumulate)
-    "llama.cpp": (0.45, 0.80, 1.20),
     "vllm": (0.30, 0.45, 0.60),
     "transformers": (0.30, 0.40, 0.50),
 }
-LLAMA_CPP_BATCH = 2048  # llama.cpp n_batch default: up to 4 micro-batches in flight for pipeline parallel
+LLAMA_CPP_BATCH = 2048  # llama.cpp n_batch default: up to 4 micro-batches of 512 in flight
+
+
+@dataclass(frozen=True, slots=True)
+class PrefillConstants:
+    efficiency: float  # share of dense BF16 TFLOPS (FP32 accumulate) reached, before the cap
+    cap_tflops: float  # what llama.cpp's prompt kernels reach at most on any card (TFLOPS)
+    sharpness: float  # p of the soft minimum of the two
+    quant_share: float  # quantized weights (dequantized per micro-batch) relative to F16
+    attention_cost: (
+        float  # attention runs this many times slower than the GEMMs per FLOP (no flash attention)
+    )
+    range_low: float
+    range_high: float
+    source: str
+
+
+# llama.cpp prompt processing. GeForce cards run its FP16 GEMMs with FP16 accumulate, twice the FP32-accumulate
+# figure we store, so the share comes out near 1 there; on workstation and datacentre cards (full-rate FP32
+# accumulate) the kernels of a 512-token micro-batch saturate at the cap.
+PREFILL_CONSTANTS = PrefillConstants(
+    efficiency=1.668,
+    cap_tflops=170.0,
+    sharpness=0.835,
+    quant_share=0.725,
+    attention_cost=3.53,
+    range_low=0.411,
+    range_high=1.691,
+    source="fitted on the fit half of the llama-bench pp rows (XiongjieDai, Llama 3 8B/70B; bench/speed_holdout.py "
+    "--fit); the range is the 2.5-97.5 % spread of out-of-fold errors: prompt speed on cloud hosts varies a lot",
+)
 
 
 def prefill_tokens_per_s(
@@ -1526,25 +1555,59 @@ def prefill_tokens_per_s(
     runtime: str | None = None,
     parallel: str | None = None,
     precision: str = "bf16",
+    constants: PrefillConstants | None = None,
 ) -> SpeedRange:
-    """Prefill (prompt processing) speed from dense BF16 TFLOPS: 2 x active params FLOPs per token plus
-    attention (4 x layers x context x q_dim / 2 for causal), at the runtime's stated efficiency. A layer
-    split overlaps its stages only across micro-batches: at most n_batch / n_ubatch GPUs busy at once."""
+    """Prompt processing of a ``context``-token prompt: 2 x active params FLOPs per token plus attention
+    (4 x context/2 x q_dim per layer), at the runtime's stated efficiency.
+
+    llama.cpp splits the prompt into micro-batches of 512 and, with its layers split over n GPUs, pipelines up
+    to n_batch / n_ubatch = 4 of them: m micro-batches through n stages take (m + n - 1) stage times (the
+    pipeline bubble), so more GPUs help long prompts only, and a 512-token prompt runs on one GPU at a time."""
     n = max(int(n_gpus), 1)
     rt, mode = _resolve_decode(runtime, precision, n, parallel)
+    context = max(int(context), 1)
     flops_tok = 2.0 * arch.total_active_params + 2.0 * arch.layers * context * arch.q_dim
-    busy = n
+    if rt != "llama.cpp":
+        peak = bf16_tflops * 1e12 * n
+        lo, mid, hi = PREFILL_EFFICIENCY[rt]
+        return SpeedRange(
+            low=lo * peak / flops_tok,
+            expected=mid * peak / flops_tok,
+            high=hi * peak / flops_tok,
+            unit="tokens/s",
+            assumption=f"{rt}: {int(lo * 100)}-{int(hi * 100)} % of dense BF16 TFLOPS on {n} GPU"
+            f"{'s' if n > 1 else ''}, 2N FLOPs per token + attention",
+        )
+    c = constants or PREFILL_CONSTANTS
+    slow, fast = sorted((1.0 / max(c.efficiency * bf16_tflops, 1e-300), 1.0 / c.cap_tflops), reverse=True)
+    eff = 1e12 / (slow * (1.0 + (fast / slow) ** c.sharpness) ** (1.0 / c.sharpness))
+    if precision not in ("bf16", "fp16", "F16"):
+        eff *= c.quant_share
+    # attention (f32 scores without flash attention) is slower per FLOP than the weight GEMMs
+    flops_tok = 2.0 * arch.total_active_params + c.attention_cost * 2.0 * arch.layers * context * arch.q_dim
+    ubatches = math.ceil(context / LLAMA_CPP_UBATCH)
     if mode == "pipeline":
-        busy = min(n, max(1, math.ceil(min(context, LLAMA_CPP_BATCH) / LLAMA_CPP_UBATCH)))
-    peak = bf16_tflops * 1e12 * busy
-    lo, mid, hi = PREFILL_EFFICIENCY[rt]
+        in_flight = LLAMA_CPP_BATCH // LLAMA_CPP_UBATCH
+        batches, left, stage_slots = 0, ubatches, 0
+        while left > 0:
+            m = min(left, in_flight)
+            stage_slots += m + n - 1
+            left -= m
+            batches += 1
+        t = stage_slots * LLAMA_CPP_UBATCH * flops_tok / n / eff
+        how = f"layers split over {n} GPUs: up to 4 micro-batches of 512 tokens in flight (pipeline bubble)"
+    else:
+        t = ubatches * LLAMA_CPP_UBATCH * flops_tok / n / eff
+        how = "one GPU" if n == 1 else f"rows split over {n} GPUs"
+    expected = context / t
     return SpeedRange(
-        low=lo * peak / flops_tok,
-        expected=mid * peak / flops_tok,
-        high=hi * peak / flops_tok,
+        low=expected * c.range_low,
+        expected=expected,
+        high=expected * c.range_high,
         unit="tokens/s",
-        assumption=f"{rt}: {int(lo * 100)}-{int(hi * 100)} % of dense BF16 TFLOPS on {busy} GPU"
-        f"{'s' if busy > 1 else ''} at a time, 2N FLOPs per token + attention",
+        assumption=f"llama.cpp prompt processing, {how}: {c.efficiency:.0%} of dense BF16 TFLOPS up to "
+        f"{c.cap_tflops:.0f} TFLOPS per GPU, 2N FLOPs per token + attention; range "
+        f"{c.range_low:.2f}-{c.range_high:.2f} x expected",
     )
 
 
