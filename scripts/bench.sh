@@ -33,6 +33,9 @@ echo "== engine microbenchmarks (1/4/8 GPUs)"
 echo "== estimator error table"
 "$PY" bench/estimator_table.py
 
+echo "== estimator hold-out against public measurements (bench/results/speed_holdout.md)"
+"$PY" bench/speed_holdout.py
+
 echo "== concurrent saves on SQLite (tests/ops/test_concurrency.py: 20 PATCHes to one build, 10 to ten, 10 creates)"
 env -u DATABASE_URL RIGSITE_CONCURRENCY_RESULTS="$RESULTS" "$PY" -m pytest tests/ops/test_concurrency.py \
   -q -p no:cacheprovider --ds rigsite.settings || echo "!! concurrent saves FAILED on SQLite (see above)"
