@@ -177,6 +177,51 @@ BUILD_BODY = {
     "description": "PATCH replaces exactly the fields it names: `parts` the catalogue parts, `inline_parts` the "
     "custom parts, `context` the context, `workloads` the workloads; every other field stays as saved.",
 }
+RECOMMEND_WORKLOAD = {
+    "type": "object",
+    "required": ["model"],
+    "properties": ESTIMATE["properties"]
+    | {
+        "runtime": {"type": "string"},
+        "target_tokens_per_s": {"type": "number", "exclusiveMinimum": 0},
+        "target_days": {"type": "number", "exclusiveMinimum": 0},
+        "train_tokens": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
+RECOMMEND_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["workloads"],
+    "properties": {
+        "workloads": {"type": "array", "items": RECOMMEND_WORKLOAD, "minItems": 1, "maxItems": 8},
+        "budget": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "amount": {"type": "number", "minimum": 1, "maximum": 1e9},
+                "currency": {"type": "string", "enum": ["USD", "EUR", "CNY", "GBP", "JPY"]},
+            },
+        },
+        "prices": {"type": "string", "enum": ["used", "new", "any"]},
+        "circuit": CIRCUIT,
+        "max_gpus": {"type": "integer", "minimum": 1, "maximum": 8},
+        "enclosure": {"type": "string", "enum": ["case", "open_frame", "any"]},
+        "owned": {
+            "type": "array",
+            "maxItems": 16,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["slug"],
+                "properties": {
+                    "slug": {"type": "string", "maxLength": 220},
+                    "quantity": {"type": "integer", "minimum": 1, "maximum": 16},
+                },
+            },
+        },
+        "value_per": {"type": "string", "enum": ["currency", "watt"]},
+    },
+}
 ERROR = {
     "description": "Invalid input; `error.field` names the field",
     "content": {"application/json": {"schema": {"type": "object", "required": ["error"]}}},
@@ -213,6 +258,23 @@ SCHEMA = {
                 "responses": {
                     "200": {"description": "device_gib, breakdown_gib per GPU"},
                     "400": ERROR,
+                    "429": ERROR,
+                },
+            }
+        },
+        "/api/v1/recommend": {
+            "post": {
+                "operationId": "recommend",
+                "requestBody": json_body(RECOMMEND_BODY),
+                "responses": {
+                    "200": {
+                        "description": "rigs (cheapest, fastest, best_value: parts with placement, context, "
+                        "price {amount, currency, unpriced_parts}, findings, workloads), considered, why_not; "
+                        "parts + context posted to /api/v1/check reproduce each rig's findings",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "400": ERROR,
+                    "413": ERROR,
                     "429": ERROR,
                 },
             }

@@ -34,6 +34,7 @@ from typing import Any
 
 from catalog.engine import specs as engine
 from catalog.engine.checks import check
+from catalog.engine.fit import FORM_FACTOR_ALSO
 from catalog.engine.report import Report, Severity
 from catalog.engine.specs import (
     BoardSpec,
@@ -173,7 +174,11 @@ ZERO: Cost = (0, 0.0)
 
 
 def add(*costs: Cost) -> Cost:
-    return (sum(c[0] for c in costs), round(sum(c[1] for c in costs), 2))
+    u, a = 0, 0.0
+    for c in costs:
+        u += c[0]
+        a += c[1]
+    return (u, round(a, 2))
 
 
 def line_cost(offer: Offer, quantity: int, owned: dict[str, int]) -> Cost:
@@ -313,7 +318,15 @@ class Search:
         self._platform_cache: dict[tuple, list] = {}
         self._rest_cache: dict[tuple, list[list[Option]]] = {}
         self.dead: set[tuple] = set()
+        self.why: dict[tuple, tuple[int, str]] = {}  # (gpu slug, count) -> (rank, reason)
         self._option_cache: dict[tuple, list[Option]] = {}
+        self._bound_cache: dict[tuple, Cost] = {}
+
+    def note_why(self, g: GpuCandidate, rank: int, text: str) -> None:
+        """Why a GPU choice did not make it; the strongest reason wins (engine 3, power 2, other 1)."""
+        key = (g.offer.slug, g.count)
+        if key not in self.why or self.why[key][0] < rank:
+            self.why[key] = (rank, text)
 
     # -- category options ------------------------------------------------------------------------------
     def offers(self, category: str) -> list[Offer]:
@@ -344,8 +357,11 @@ class Search:
                 fitted = True
                 optimistic = estimate_workloads(spec, n, self.workloads, OPTIMISTIC_LINK_GBPS)
                 if not self._targets_possible(optimistic, n):
+                    speeds = ", ".join(f"{v:g}" for v in (_expected(r) for r in optimistic) if v)
                     self.stats.reject(
-                        "target", f"{n}x {offer.name} holds the workloads but not the speed target"
+                        "target",
+                        f"{n}x {offer.name} holds the workloads but reaches only {speeds} tokens/s even on "
+                        "the fastest PCIe link, below the target",
                     )
                     continue
                 ram_need = max((r.get("ram_needed_gib") or 0.0) for r in rows)
@@ -462,9 +478,13 @@ class Search:
         spec_g: GpuSpec = gpu.offer.spec
         limit_w = self.context.circuit_limit_w
         if (gpu.sustained_w + cpu_w + BOARD_W) / MAX_EFFICIENCY > limit_w:
-            self.stats.reject(
-                "circuit",
-                f"{gpu.label} with the {cpu.name} draws more than the {limit_w:,.0f} W the circuit allows",
+            ctx = self.context
+            self.note_why(
+                gpu,
+                2,
+                f"{gpu.count}x {gpu.offer.name} would fit the memory but not your {ctx.circuit_volts:g} V / "
+                f"{ctx.circuit_amps:g} A circuit ({limit_w:,.0f} W continuous) with any PSU in the catalogue, "
+                f"even power-limited to {POWER_LIMIT_FRACTIONS[-1]:.0%}",
             )
             return []
         out = []
@@ -489,11 +509,16 @@ class Search:
     def case_options(self, gpu: GpuCandidate, board: Offer, mode: str) -> list[Option]:
         out = []
         length = gpu.offer.spec.length_mm
+        form = board.spec.form_factor
         for case in self.offers("case"):
             cs: CaseSpec = case.spec
             frame = cs.open_frame is True
             if (mode == "open_frame") != frame:
                 continue
+            if form and cs.form_factors is not None:  # engine fit.check_case FORM_FACTOR_MISMATCH
+                takes = {ff for listed in cs.form_factors for ff in FORM_FACTOR_ALSO.get(listed, (listed,))}
+                if form not in takes:
+                    continue
             if not frame and length is not None and cs.max_gpu_length_mm is not None:
                 if length > cs.max_gpu_length_mm:
                     continue
@@ -537,7 +562,7 @@ class Search:
         return out
 
     def rest_lists(self, gpu: GpuCandidate, cpu: Offer, board: Offer, mode: str, risers: bool):
-        key = (gpu, cpu.slug, board.slug, mode, risers)
+        key = (id(gpu), cpu.slug, board.slug, mode, risers)
         hit = self._rest_cache.get(key)
         if hit is not None:
             return hit
@@ -550,17 +575,40 @@ class Search:
             mem,
             self._cached(("storage",), self.storage_options),
             self._cached(("psu", gpu, cpu.slug, modules), self.psu_options, gpu, cpu, modules),
-            self._cached(("case", gpu.offer.slug, mode), self.case_options, gpu, board, mode),
+            self._cached(
+                ("case", gpu.offer.slug, board.spec.form_factor, mode), self.case_options, gpu, board, mode
+            ),
             self._cached(("cooler", cpu.slug), self.cooler_options, cpu),
         ]
-        if not lists[2]:
-            self.stats.reject(
-                "psu", f"{gpu.label}: no PSU (up to {MAX_PSUS} units) carries the load and transients"
+        if not lists[2] and (gpu.offer.slug, gpu.count) not in self.why:
+            self.note_why(
+                gpu,
+                2,
+                f"{gpu.count}x {gpu.offer.name}: no PSU model in the catalogue (up to {MAX_PSUS} units) carries "
+                "their load and transients with 20 % headroom",
             )
         if risers:
             lists.append(self._cached(("riser", gpu.count), self.riser_options, gpu))
         self._rest_cache[key] = lists
         return lists
+
+    def rest_bound(self, gpu: GpuCandidate, mode: str, risers: bool) -> Cost:
+        """A lower bound of what the rest of the rig (RAM, drive, PSU, case, cooler, risers) costs: the
+        cheapest offer of each category (a frame or a case as the mode asks), ignoring fit."""
+        key = ("bound", mode, risers, gpu.count if risers else 0)
+        hit = self._bound_cache.get(key)
+        if hit is None:
+            parts = []
+            for category in ("memory", "storage", "psu", "cooler"):
+                parts.append(min((line_cost(o, 1, self.owned) for o in self.offers(category)), default=ZERO))
+            frames = [o for o in self.offers("case") if (o.spec.open_frame is True) == (mode == "open_frame")]
+            parts.append(min((line_cost(o, 1, self.owned) for o in frames), default=ZERO))
+            if risers:
+                parts.append(
+                    min((line_cost(o, gpu.count, self.owned) for o in self.offers("riser")), default=ZERO)
+                )
+            hit = self._bound_cache[key] = add(*parts)
+        return hit
 
     def _cached(self, key: tuple, fn, *args):
         hit = self._option_cache.get(key)
@@ -709,7 +757,11 @@ class Search:
                 if budget is not None and base[1] > budget + 1e-6:
                     continue
                 for mode, risers in modes:
-                    heapq.heappush(heap, (base, next(counter), "platform", (g, cpu, board, mode, risers)))
+                    bound = add(base, self.rest_bound(g, mode, risers))
+                    if budget is not None and bound[1] > budget + 1e-6:
+                        continue
+                    heap.append((bound, next(counter), "platform", (g, cpu, board, mode, risers)))
+        heapq.heapify(heap)
         failed: list[Evaluated] = []
         limit = max_checks if max_checks is not None else self.req.max_checks
         start_checks = self.stats.checks
@@ -756,7 +808,25 @@ class Search:
                 self.dead.add(dead_key)
             for reason in ev.reasons[:1]:
                 self.stats.reject(reason.split(":", 1)[0], f"{g.label} on {board.name}: {reason}")
+                self.note_why(g, 3, self._engine_why(ev, reason))
         return None, failed
+
+    def _engine_why(self, ev: Evaluated, reason: str) -> str:
+        g = ev.rig.gpu
+        code, _, message = reason.partition(": ")
+        ctx = self.context
+        if code == "CIRCUIT_OVERLOAD":
+            return (
+                f"{g.count}x {g.offer.name} would fit the memory but not your {ctx.circuit_volts:g} V / "
+                f"{ctx.circuit_amps:g} A circuit with the PSUs in the catalogue (about {ev.wall_w or 0:,.0f} W "
+                "at the wall)"
+            )
+        if code in PLACEMENT_CODES:
+            return (
+                f"{g.count}x {g.offer.name} would fit the memory but not on the boards tried "
+                f"({ev.rig.board.name}: {message})"
+            )
+        return f"{g.count}x {g.offer.name} would fit the memory but the engine refused the rig: {reason}"
 
     @staticmethod
     def _dead_key(g: GpuCandidate, board: Offer, risers: bool, options: tuple[Option, ...]) -> tuple:
@@ -924,45 +994,62 @@ def recommend(request: Request, catalogue: dict[str, list[Offer]]) -> Result:
     # the estimated speed (fastest) and estimated speed per GPU price (value); a few candidates each.
     if cheapest is not None:
         per_gpu_checks = max(6, request.max_checks // 16)
-        by_speed = sorted(gpus, key=lambda g: (-_gmean(g.est_speeds, g), g.cost))
-        seen: set = set()
-        best_fast: Evaluated | None = cheapest
+        groups: dict[tuple, list[GpuCandidate]] = {}
+        for g in gpus:
+            if budget is None or g.cost[1] <= budget + 1e-6:
+                groups.setdefault((g.offer.slug, g.count), []).append(g)
+        done: set = {(cheapest.rig.gpu.offer.slug, cheapest.rig.gpu.count)}
+
+        def run_group(key: tuple, full_power_first: bool = False) -> Evaluated | None:
+            """The cheapest valid rig for one (model, count); for the fastest, each power limit on its
+            own from full power down, so a limit is only taken when full power does not fit."""
+            done.add(key)
+            variants = sorted(groups[key], key=lambda g: -(g.power_limit_w or math.inf))
+            batches = [[g] for g in variants] if full_power_first else [variants]
+            for batch in batches:
+                ev, fl = search.cheapest(batch, budget, max_checks=per_gpu_checks)
+                remember(ev, fl)
+                if ev is not None:
+                    return ev
+            return None
+
+        def best(key) -> Evaluated:
+            pool = [e for e in [*evaluated.values(), cheapest] if e.valid and e.score]
+            return max(pool, key=key, default=cheapest)
+
+        # 2. Fastest within the budget: (model, count) groups in order of estimated speed, until no group
+        # left can beat the fastest rig found (estimates use a slower link than most rigs get: 5 % margin).
+        by_speed = sorted(groups, key=lambda k: (-max(_gmean(g.est_speeds, g) for g in groups[k]), k))
+        if cheapest.rig.gpu.power_limit_w:  # the cheapest took a power limit: is full power affordable too?
+            key = (cheapest.rig.gpu.offer.slug, cheapest.rig.gpu.count)
+            if key in groups:
+                run_group(key, full_power_first=True)
         tried = 0
-        for g in by_speed:
-            if tried >= 5 or search.stats.checks >= request.max_checks:
+        for key in by_speed:
+            if tried >= 10 or search.stats.checks >= request.max_checks:
                 break
-            key = (g.offer.slug, g.count, g.power_limit_w)
-            if key in seen or (best_fast.score and _gmean(g.est_speeds, g) <= 0):
+            est = max(_gmean(g.est_speeds, g) for g in groups[key])
+            top = best(lambda e: e.score or 0.0)
+            if top.score and est * 1.05 < top.score:
+                break
+            if key in done:
                 continue
-            if best_fast.score and _gmean(g.est_speeds, g) * 1.05 < best_fast.score:
-                break  # no remaining candidate can be faster (estimates use a slower link than the engine)
-            seen.add(key)
             tried += 1
-            ev, fl = search.cheapest([g], budget, max_checks=per_gpu_checks)
-            remember(ev, fl)
-            if ev is not None and (best_fast.score or 0) < (ev.score or 0):
-                best_fast = ev
-        found["fastest"] = best_fast
-        best_value = max(
-            (e for e in [*evaluated.values(), cheapest] if e.valid and e.score),
-            key=lambda e: _value_of(e, request),
-            default=cheapest,
+            run_group(key, full_power_first=True)
+        # 3. Best value: groups in order of estimated speed per GPU price.
+        by_value = sorted(
+            groups, key=lambda k: (-max(_gmean(g.est_speeds, g) / max(g.cost[1], 1.0) for g in groups[k]), k)
         )
-        by_value = sorted(gpus, key=lambda g: -_gmean(g.est_speeds, g) / max(g.cost[1], 1.0))
         tried = 0
-        for g in by_value:
+        for key in by_value:
             if tried >= 4 or search.stats.checks >= request.max_checks:
                 break
-            key = (g.offer.slug, g.count, g.power_limit_w)
-            if key in seen:
+            if key in done:
                 continue
-            seen.add(key)
             tried += 1
-            ev, fl = search.cheapest([g], budget, max_checks=per_gpu_checks)
-            remember(ev, fl)
-            if ev is not None and _value_of(ev, request) > _value_of(best_value, request):
-                best_value = ev
-        found["best_value"] = best_value
+            run_group(key)
+        found["fastest"] = best(lambda e: (e.score or 0.0, -e.rig.cost[0], -e.rig.cost[1]))
+        found["best_value"] = best(lambda e: (_value_of(e, request), e.score or 0.0))
     rigs = []
     labels_of: dict[int, set[str]] = {}
     for label in ("cheapest", "fastest", "best_value"):
@@ -1024,40 +1111,36 @@ def _value_of(ev: Evaluated, request: Request) -> float:
 def explain(
     search: Search, gpus: list[GpuCandidate], chosen: Evaluated | None, evaluated: dict[tuple, Evaluated]
 ) -> list[str]:
-    """Why the obvious cheaper options were rejected: GPU candidates cheaper than the chosen rig's GPUs that
-    did not make it, each with the first reason the search or the engine gave."""
+    """Why the obvious cheaper options were rejected: every GPU choice (model x count) whose cards cost
+    less than the recommended cheapest rig's, with the strongest reason the search or the engine gave."""
     out: list[str] = []
-    limit_c = search.context
-    circuit = f"{limit_c.circuit_volts:g} V / {limit_c.circuit_amps:g} A circuit"
-    chosen_gpu_cost = chosen.rig.gpu.cost if chosen else (10**9, 0.0)
+    chosen_cost = chosen.rig.gpu.cost if chosen else (10**9, math.inf)
+    budget = search.req.budget
     seen: set = set()
-    for g in sorted(gpus, key=lambda g: g.cost):
-        if g.cost >= chosen_gpu_cost or g.power_limit_w:
-            continue
+    for g in sorted(gpus, key=lambda g: (g.cost, g.offer.slug, g.count)):
         key = (g.offer.slug, g.count)
-        if key in seen:
+        if key in seen or g.cost >= chosen_cost:
+            continue
+        if chosen is not None and key == (chosen.rig.gpu.offer.slug, chosen.rig.gpu.count):
             continue
         seen.add(key)
-        ev = evaluated.get((g.offer.slug, g.count, None))
-        if ev is None or ev.valid:
-            continue
-        first = ev.reasons[0] if ev.reasons else "rejected"
-        code = first.split(":", 1)[0]
-        if code == "CIRCUIT_OVERLOAD":
-            out.append(
-                f"{g.label} would fit the memory but not your {circuit} with the PSUs in the catalogue "
-                f"(about {ev.wall_w or 0:,.0f} W at the wall)."
-            )
+        reason = search.why.get(key)
+        if reason is not None:
+            out.append(reason[1] + ".")
+        elif budget is not None and g.cost[1] > budget:
+            out.append(f"{g.count}x {g.offer.name}: the cards alone cost more than the budget.")
         else:
-            out.append(f"{g.label} would fit the memory but was rejected: {first}")
-        if len(out) >= 6:
+            out.append(
+                f"{g.count}x {g.offer.name}: with the platform, PSUs and case they need, the rig costs more than "
+                "the one recommended (or more than the budget)."
+            )
+        if len(out) >= 8:
             break
     rej = search.stats.rejections
-    for key in ("budget", "memory", "target", "psu", "slots", "ram"):
+    for key in ("memory", "target", "unpriced"):
         for text in rej.get(key, [])[:2]:
-            if len(out) >= 10:
-                break
-            out.append(text)
+            if len(out) < 12:
+                out.append(text + ".")
     return out
 
 
@@ -1097,6 +1180,34 @@ def relaxations(request: Request, catalogue: dict[str, list[Offer]]) -> tuple[li
             }
         )
         if closest is None or (field_name == "budget"):
+            closest = d
+    if not out and len(tries) > 1:
+        # No single constraint is the blocker: relax them all together and name each one relaxed.
+        combined = request
+        for _, _, relaxed in tries:
+            if relaxed is None:
+                continue
+            combined = replace(
+                combined,
+                budget=relaxed.budget if relaxed.budget != request.budget else combined.budget,
+                circuit=relaxed.circuit if relaxed.circuit != request.circuit else combined.circuit,
+                max_gpus=max(relaxed.max_gpus, combined.max_gpus),
+                enclosure=relaxed.enclosure if relaxed.enclosure != request.enclosure else combined.enclosure,
+                workloads=relaxed.workloads if relaxed.workloads != request.workloads else combined.workloads,
+            )
+        s = Search(replace(combined, max_checks=max(20, request.max_checks // 4)), catalogue)
+        ev, _ = s.cheapest(s.gpu_candidates(), combined.budget)
+        if ev is not None:
+            d = rig_dict(s, ev, "closest")
+            names = [f for f, _, r in tries if r is not None]
+            out.append(
+                {
+                    "field": ", ".join(names),
+                    "relax": "all of: " + "; ".join(t for _, t, r in tries if r is not None),
+                    "price": d["price"],
+                    "summary": d["summary"],
+                }
+            )
             closest = d
     if request.budget is not None and out:
         for item in out:

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from builds import api, views
+from builds import api, recommend_web, views
 
 
 class ShareIdConverter:
@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/builds", api.builds_create_view, name="api-builds"),
     path("api/v1/builds/<shareid:share_id>", api.build_detail_view, name="api-build"),
     path("api/v1/openapi.json", api.openapi_view, name="api-openapi"),
+    path("api/v1/recommend", recommend_web.recommend_api, name="api-recommend"),
     path("builds/new/", views.build_new, name="build-new"),
     path("builds/pick/<str:category>/", views.build_picker, name="build-picker"),
     path("builds/custom/", views.build_custom_part, name="build-custom"),
@@ -32,4 +33,6 @@ urlpatterns = [
     path("b/<shareid:share_id>/r/<int:number>/", views.build_revision, name="build-revision"),
     path("compare/", views.compare, name="compare"),
     path("plan/", views.plan, name="plan"),
+    path("recommend/", recommend_web.recommend_page, name="recommend"),
+    path("recommend/save/", recommend_web.recommend_save, name="recommend-save"),
 ]
