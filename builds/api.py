@@ -9,7 +9,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.decorators import ratelimit
 
 from builds import selectors, services
-from builds.inputs import MAX_JSON_DEPTH, InputError, Line, check_json_values, parse_lines, resolve_lines
+from builds.inputs import (
+    MAX_JSON_DEPTH,
+    InputError,
+    Line,
+    check_json_values,
+    order_lines,
+    parse_lines,
+    resolve_lines,
+)
 from builds.models import Build, Visibility
 from builds.reports import report_for
 from catalog.engine import specs as engine
@@ -102,7 +110,7 @@ def check_unknown(body: dict, allowed: set[str]) -> None:
 
 
 def parse_check_body(body: dict) -> tuple[list[Line], engine.Context]:
-    lines = resolve_lines(parse_lines(body.get("parts"), body.get("inline_parts")))
+    lines = order_lines(resolve_lines(parse_lines(body.get("parts"), body.get("inline_parts"))))
     context_data = body.get("context")
     if context_data is not None and not isinstance(context_data, dict):
         raise InputError("context", "must be an object")
@@ -265,7 +273,10 @@ def build_patch(request, build: Build):
                 if "inline_parts" in body
                 else [x for x in lines if not x.part]
             )
-            lines = resolve_lines(catalogue) + custom
+            if any(x.position is not None for x in given):
+                for index, line in enumerate(saved_lines):  # kept lines stay where they were
+                    line.position = index
+            lines = order_lines(resolve_lines(catalogue) + custom)
             # A line that continues a saved one keeps what the body does not name (prices paid and saved).
             services.continue_items(lines, [x.item for x in saved_lines])
         merged = patched_body(body, build)

@@ -22,7 +22,14 @@ PLACEMENT_KEYS = ("slots", "riser", "riser_width", "psu", "power_limit_w")
 SAVED_KEYS = ("saved_price_usd", "price_paid")
 # A catalogue part's name and category come from the catalogue: accepted (an export names them) and ignored.
 CATALOGUE_READ_ONLY_KEYS = ("name", "category")
-CATALOGUE_ITEM_KEYS = {"slug", "quantity", *PLACEMENT_KEYS, *SAVED_KEYS, *CATALOGUE_READ_ONLY_KEYS}
+CATALOGUE_ITEM_KEYS = {
+    "slug",
+    "quantity",
+    "position",
+    *PLACEMENT_KEYS,
+    *SAVED_KEYS,
+    *CATALOGUE_READ_ONLY_KEYS,
+}
 PAID_KEYS = ("amount", "currency", "condition")
 PAID_CURRENCIES = ("USD", "EUR", "CNY", "GBP", "JPY")  # catalog.models.Currency
 PAID_CONDITIONS = ("new", "used")  # catalog.models.Condition
@@ -89,6 +96,10 @@ class Line:
     # Saved values the API body gave explicitly (keys of SAVED_KEYS; None = clear it). What is not named
     # here is kept from the saved item the line continues.
     saved: dict = field(default_factory=dict)
+    # Where the line sits among all the build's lines (API "position"; GET and the export give it), so that
+    # catalogue and custom parts keep their order through an export and import (PSU units are numbered in
+    # line order). None: after the lines that have one, in the order given.
+    position: int | None = None
 
 
 def _placement(data: dict, where: str, category: str, quantity: int) -> dict:
@@ -178,14 +189,18 @@ def parse_lines(parts, inline_parts) -> list[Line]:
         quantity = _quantity(item.get("quantity", 1), where)
         saved = _saved_values(item, where)
         placement = {
-            k: v for k, v in item.items() if k not in SAVED_KEYS and k not in CATALOGUE_READ_ONLY_KEYS
+            k: v
+            for k, v in item.items()
+            if k not in SAVED_KEYS and k not in CATALOGUE_READ_ONLY_KEYS and k != "position"
         }
-        lines.append(Line(slug=slug, quantity=quantity, placement=placement, saved=saved))
+        position = _position(item, where)
+        lines.append(Line(slug=slug, quantity=quantity, placement=placement, saved=saved, position=position))
     for index, item in enumerate(inline_parts):
         where = f"inline_parts[{index}]"
         saved = _saved_values(item, where) if isinstance(item, dict) else {}
+        position = _position(item, where) if isinstance(item, dict) else None
         if isinstance(item, dict):
-            item = {k: v for k, v in item.items() if k not in SAVED_KEYS}
+            item = {k: v for k, v in item.items() if k not in SAVED_KEYS and k != "position"}
         try:
             parsed = engine.part_from_dict(item, index)
         except engine.SpecError as exc:
@@ -200,9 +215,27 @@ def parse_lines(parts, inline_parts) -> list[Line]:
                 quantity=parsed.quantity,
                 placement=placement,
                 saved=saved,
+                position=position,
             )
         )
     return lines
+
+
+def _position(item: dict, where: str) -> int | None:
+    value = item.get("position")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 * MAX_ITEMS:
+        raise InputError(f"{where}.position", f"an integer from 0 to {2 * MAX_ITEMS - 1}")
+    return value
+
+
+def order_lines(lines: list[Line]) -> list[Line]:
+    """Lines in the order their positions give (stable; lines without one after, in the order given)."""
+    if all(line.position is None for line in lines):
+        return lines
+    ranked = sorted(enumerate(lines), key=lambda p: (p[1].position is None, p[1].position or 0, p[0]))
+    return [line for _, line in ranked]
 
 
 def resolve_lines(lines: list[Line]) -> list[Line]:

@@ -42,6 +42,9 @@ SAVED = {
         ]
     },
 }
+# The line's place among all the build's lines, catalogue and custom (GET and the export give it; lines
+# without one follow those with one, in the order given).
+POSITION = {"position": {"type": "integer", "minimum": 0, "maximum": 127}}
 CATALOGUE_PART = {
     "type": "object",
     "additionalProperties": False,
@@ -53,7 +56,8 @@ CATALOGUE_PART = {
         "category": {"type": "string", "readOnly": True, "description": "from the catalogue; ignored"},
     }
     | PLACEMENT
-    | SAVED,
+    | SAVED
+    | POSITION,
 }
 INLINE_PART = {
     "type": "object",
@@ -69,7 +73,8 @@ INLINE_PART = {
         "quantity": {"type": "integer", "minimum": 1, "maximum": 16},
     }
     | PLACEMENT
-    | SAVED,
+    | SAVED
+    | POSITION,
 }
 CIRCUIT = {
     "oneOf": [

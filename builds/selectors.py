@@ -96,18 +96,20 @@ def saved_values(line: Line) -> dict:
 
 def build_as_dict(build: Build, lines: list[Line], report: dict | None = None) -> dict:
     parts, inline_parts = [], []
-    for line in lines:
+    for position, line in enumerate(lines):  # position: the line's place among all (catalogue and custom)
         if line.part is not None:
             parts.append(
                 {"slug": line.slug, "name": line.name, "category": line.category, "quantity": line.quantity}
                 | line.placement
                 | saved_values(line)
+                | {"position": position}
             )
         else:
             inline_parts.append(
                 {"category": line.category, "name": line.name, "spec": line.spec, "quantity": line.quantity}
                 | line.placement
                 | saved_values(line)
+                | {"position": position}
             )
     data = (
         {"share_id": build.share_id}

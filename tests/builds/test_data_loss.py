@@ -82,7 +82,11 @@ def patch(client, share_id, token, body):
 
 
 def shown(client, share_id) -> dict:
+    """The build's fields as GET shows them; a part's `position` (its index among all lines, which moves
+    when lines of the other kind are added or removed) is left out: the lists themselves are in order."""
     data = client.get(f"/api/v1/builds/{share_id}").json()
+    for part in data["parts"] + data["inline_parts"]:
+        part.pop("position")
     return {key: data[key] for key in FIELDS}
 
 
@@ -136,14 +140,16 @@ def test_patching_parts_keeps_the_prices_of_lines_it_continues(client, full_buil
     before = shown(client, share_id)
     # The same parts, as a client that knows nothing of prices would send them, one quantity changed.
     body = {"parts": [{"slug": GPU, "quantity": 1}, {"slug": BOARD}, {"slug": PSU}]}
-    after = patch(client, share_id, token, body).json()
+    assert patch(client, share_id, token, body).status_code == 200
+    after = shown(client, share_id)
     assert [p["price_paid"] for p in after["parts"]] == [p["price_paid"] for p in before["parts"]]
     assert after["parts"][0]["saved_price_usd"] == "1234.56"
     assert after["inline_parts"] == before["inline_parts"]
     # Named explicitly, a price is replaced or cleared.
     body["parts"][1]["price_paid"] = None
     body["parts"][2]["saved_price_usd"] = "10.00"
-    after = patch(client, share_id, token, body).json()
+    assert patch(client, share_id, token, body).status_code == 200
+    after = shown(client, share_id)
     assert after["parts"][1]["price_paid"] is None and after["parts"][2]["saved_price_usd"] == "10.00"
 
 
@@ -304,3 +310,32 @@ def test_a_recheck_with_the_controls_as_shown_changes_nothing(client, seed_catal
     recheck = client.get("/builds/new/?" + urlencode(fields), headers={"HX-Request": "true"})
     assert recheck.status_code == 200
     assert recheck["HX-Push-Url"] == f"/builds/new/?{query}"
+
+
+def test_export_and_import_keep_the_order_of_catalogue_and_custom_lines(client, seed_catalogue):
+    """A build made on the page mixes catalogue and custom lines; PSU units are numbered in line order, so
+    the order is part of the build: the export's positions give it back on import."""
+    from builds.inputs import Line
+    from builds.state import State
+
+    custom_psu = Line(category="psu", name="Own PSU", spec={"wattage_w": 850})
+    custom_gpu = Line(category="gpu", name="Own GPU", spec={"board_power_w": 300, "vram_gb": 24})
+    lines = [
+        custom_psu,
+        Line(slug=GPU, placement={"psu": [1]}),
+        Line(slug=PSU),
+        custom_gpu,
+        Line(slug=GPU, placement={"psu": [0]}),
+    ]
+    state = State(lines=lines).query()
+    made = client.post("/builds/new/", {"state": state, "name": "mixed", "visibility": "unlisted"})
+    assert made.status_code == 302
+    share_id = made["Location"].split("/")[2]
+    document = json.loads(client.get(f"/b/{share_id}/?format=json").content)
+    assert [p["position"] for p in document["inline_parts"]] == [0, 3]
+    imported = post(client, "/api/v1/builds", document)
+    assert imported.status_code == 201, imported.content
+    copy = json.loads(client.get(f"/b/{imported.json()['share_id']}/?format=json").content)
+    for key in FIELDS:
+        assert copy[key] == document[key], key
+    assert copy["report"] == document["report"]
