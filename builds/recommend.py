@@ -1068,8 +1068,10 @@ def recommend(request: Request, catalogue: dict[str, list[Offer]]) -> Result:
     relax: list[dict] = []
     closest = None
     if not rigs:
-        relax, closest = relaxations(request, catalogue)
-    if any(o.price is None for offers in catalogue.values() for o in offers):
+        relax, closest, checks, considered = relaxations(request, catalogue)
+        search.stats.checks += checks
+        search.stats.considered += considered
+    if any(r["price"]["unpriced_parts"] for r in rigs):
         notes.append(
             "Parts without a price in the catalogue count in unpriced_parts, not as zero: the budget is "
             "checked against the priced parts, and rigs whose parts all have prices are preferred."
@@ -1144,7 +1146,9 @@ def explain(
     return out
 
 
-def relaxations(request: Request, catalogue: dict[str, list[Offer]]) -> tuple[list[dict], dict | None]:
+def relaxations(
+    request: Request, catalogue: dict[str, list[Offer]]
+) -> tuple[list[dict], dict | None, int, int]:
     """Nothing fits: try each constraint relaxed on its own and say which one gives a rig, and at what."""
     biggest = {"volts": 240, "amps": 30}
     tries: list[tuple[str, str, Request]] = []
@@ -1163,11 +1167,14 @@ def relaxations(request: Request, catalogue: dict[str, list[Offer]]) -> tuple[li
         tries.append(("prices", "take new or used prices", None))
     out: list[dict] = []
     closest = None
+    checks = considered = 0
     for field_name, text, relaxed in tries:
         if relaxed is None:
             continue
         s = Search(replace(relaxed, max_checks=max(20, request.max_checks // 4)), catalogue)
         ev, _ = s.cheapest(s.gpu_candidates(), relaxed.budget)
+        checks += s.stats.checks
+        considered += s.stats.considered
         if ev is None:
             continue
         d = rig_dict(s, ev, "closest")
@@ -1197,6 +1204,8 @@ def relaxations(request: Request, catalogue: dict[str, list[Offer]]) -> tuple[li
             )
         s = Search(replace(combined, max_checks=max(20, request.max_checks // 4)), catalogue)
         ev, _ = s.cheapest(s.gpu_candidates(), combined.budget)
+        checks += s.stats.checks
+        considered += s.stats.considered
         if ev is not None:
             d = rig_dict(s, ev, "closest")
             names = [f for f, _, r in tries if r is not None]
@@ -1213,7 +1222,7 @@ def relaxations(request: Request, catalogue: dict[str, list[Offer]]) -> tuple[li
         for item in out:
             if item["field"] == "budget":
                 item["relax"] = f"raise the budget to {item['price']['amount']:,.0f} {request.currency}"
-    return out, closest
+    return out, closest, checks, considered
 
 
 __all__ = [

@@ -33,6 +33,9 @@ echo "== engine microbenchmarks (1/4/8 GPUs)"
 echo "== estimator error table"
 "$PY" bench/estimator_table.py
 
+echo "== recommendations over the curated catalogue (bench/recommend_bench.py: p95 budget 1.5 s, engine checks)"
+"$PY" bench/recommend_bench.py || echo "!! recommend bench FAILED (see above)"
+
 echo "== estimator hold-out against public measurements (bench/results/speed_holdout.md)"
 "$PY" bench/speed_holdout.py
 

@@ -393,3 +393,24 @@ def test_property_cheapest_matches_brute_force(budget, circuit, owned, enclosure
     else:
         assert rig["price"]["unpriced_parts"] == 0
         assert brute_force(req, rig["price"]["amount"]) == []
+
+
+def test_best_value_per_watt_is_the_best_ratio_among_valid_rigs():
+    req = request(budget=4000, value_per="watt")
+    result = R.recommend(req, CATALOGUE)
+    value = next(r for r in result.rigs if r["label"] == "best_value")
+    assert value["value_per"] == "watt"
+    assert value["value"] == pytest.approx(value["speed"] / value["wall_w"], rel=1e-3)
+    fastest = next(r for r in result.rigs if r["label"] == "fastest")
+    assert fastest["speed"] >= max(r["speed"] for r in result.rigs)
+    for point in result.candidates:
+        if point["valid"] and point["speed"]:
+            assert point["price"] <= 4000
+
+
+def test_estimator_adapter_is_the_engines_workload_table():
+    g24 = CATALOGUE["gpu"][0].spec
+    rows = R.estimate_workloads(g24, 1, (INFER_8B,))
+    assert rows[0]["verdict"] == "fits" and rows[0]["speed"]["expected"] > 0
+    rows_16 = R.estimate_workloads(CATALOGUE["gpu"][1].spec, 1, (INFER_8B,))
+    assert rows_16[0]["verdict"] == "does_not_fit"  # 16 GB of bf16 weights on a 16 GB card
