@@ -117,10 +117,8 @@ class _Gpus:
     vram_gib: float | None  # smallest card
     bandwidth_gbps: float | None  # slowest card
     bf16_tflops: float | None  # slowest card
-    link_gbps: float | None  # slowest GPU link (PCIe), None unknown
-    nvlink: bool = (
-        False  # every card NVLink-capable and the same chip (a bridge is assumed only for speed ranges: no)
-    )
+    link_gbps: float | None  # slowest GPU link (PCIe gen x width from the lane report), None unknown; NVLink
+    # bridges are not a part category, so tensor-parallel all-reduces are costed over PCIe
 
 
 def validate_workloads(workloads: Any) -> tuple[dict, ...]:
