@@ -321,6 +321,7 @@ class Search:
         self.why: dict[tuple, tuple[int, str]] = {}  # (gpu slug, count) -> (rank, reason)
         self._option_cache: dict[tuple, list[Option]] = {}
         self._bound_cache: dict[tuple, Cost] = {}
+        self._floor: Cost | None = None
 
     def note_why(self, g: GpuCandidate, rank: int, text: str) -> None:
         """Why a GPU choice did not make it; the strongest reason wins (engine 3, power 2, other 1)."""
@@ -610,6 +611,15 @@ class Search:
             hit = self._bound_cache[key] = add(*parts)
         return hit
 
+    def platform_floor(self) -> Cost:
+        """The cheapest CPU plus the cheapest board, ignoring fit: a lower bound of any platform."""
+        if self._floor is None:
+            self._floor = add(
+                min((line_cost(o, 1, self.owned) for o in self.offers("cpu")), default=ZERO),
+                min((line_cost(o, 1, self.owned) for o in self.offers("motherboard")), default=ZERO),
+            )
+        return self._floor
+
     def _cached(self, key: tuple, fn, *args):
         hit = self._option_cache.get(key)
         if hit is None:
@@ -751,16 +761,12 @@ class Search:
         counter = itertools.count()
         heap: list = []
         modes = self.modes()
+        floor = self.platform_floor()
         for g in gpus:
-            for cost, cpu, board in self.platforms(g):
-                base = add(g.cost, cost)
-                if budget is not None and base[1] > budget + 1e-6:
-                    continue
-                for mode, risers in modes:
-                    bound = add(base, self.rest_bound(g, mode, risers))
-                    if budget is not None and bound[1] > budget + 1e-6:
-                        continue
-                    heap.append((bound, next(counter), "platform", (g, cpu, board, mode, risers)))
+            bound = add(g.cost, floor, min(self.rest_bound(g, m, r) for m, r in modes))
+            if budget is not None and bound[1] > budget + 1e-6:
+                continue
+            heap.append((bound, next(counter), "gpu", g))
         heapq.heapify(heap)
         failed: list[Evaluated] = []
         limit = max_checks if max_checks is not None else self.req.max_checks
@@ -769,6 +775,18 @@ class Search:
             cost, _, kind, payload = heapq.heappop(heap)
             if budget is not None and cost[1] > budget + 1e-6:
                 continue  # (unpriced, amount) order: a later entry may still be within the budget
+            if kind == "gpu":  # expand a GPU choice into its platforms only when it could be the cheapest
+                g = payload
+                for pcost, cpu, board in self.platforms(g):
+                    base = add(g.cost, pcost)
+                    for mode, risers in modes:
+                        bound = add(base, self.rest_bound(g, mode, risers))
+                        if budget is not None and bound[1] > budget + 1e-6:
+                            continue
+                        heapq.heappush(
+                            heap, (bound, next(counter), "platform", (g, cpu, board, mode, risers))
+                        )
+                continue
             if kind == "platform":
                 g, cpu, board, mode, risers = payload
                 lists = self.rest_lists(g, cpu, board, mode, risers)

@@ -29,6 +29,16 @@ ISSUE_EXAMPLE = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fresh_offer_cache():
+    """Offers are cached per catalogue version, like parts; test databases restart the version, so the cache
+    is emptied between tests (as builds.inputs.part_cache_clear is by the suite's fixture)."""
+    from builds import recommend_web
+
+    recommend_web._CATALOGUE.clear()
+    yield
+
+
 @pytest.fixture
 def catalogue(db):
     """Every curated part, the exchange rates and the model presets."""
