@@ -106,7 +106,8 @@ def gpu_of(row: dict, parts: dict[str, dict]) -> dict | None:
             "tflops": spec["bf16_tflops"],
             "count": count,
             "name": g["name"],
-            "nvlink": "NVLink" in g["name"],
+            # NV18 = 18 NVLink 4 links, 450 GB/s per direction (NVIDIA H100 SXM spec: 900 GB/s both ways)
+            "nvlink": 450.0 if "NV18" in g["name"] else ("NVLink" in g["name"]),
         }
     for key, (vram, bw, tf, _src) in EXTRA_GPUS.items():
         if (
@@ -550,6 +551,56 @@ def fit_prefill(data: dict, folds: int = 5) -> E.PrefillConstants:
     )
 
 
+def serving_rows(data: dict) -> list[dict]:
+    """vLLM batched serving (dstack: Llama 3.1 405B FP8 on 8x H100 SXM, 128-token prompts, 2048 generated):
+    measured output tokens/s against serving_throughput. Not scored (one source, one model); prompts of
+    2048+ tokens are prefill-dominated and left out."""
+    presets, parts = E.load_presets(), _gpu_specs()
+    out = []
+    for row in data["decode"]:
+        if not row["test"].startswith("serve_") or row.get("output_tokens_per_s_derived") is None:
+            continue
+        if (row.get("prompt_tokens") or 0) > 512:
+            continue
+        arch, gpu = model_of(row, presets), gpu_of(row, parts)
+        if arch is None or gpu is None:
+            continue
+        b = row["batch"]
+        ctx = row["prompt_tokens"] + row["gen_tokens"] // 2
+        # vLLM runs at most as many sequences as its KV pool holds; the rest wait in the queue
+        pool = E.estimate(
+            arch,
+            E.EstimateRequest(
+                precision="int8",
+                seq_len=row["prompt_tokens"],
+                new_tokens=row["gen_tokens"],
+                gpus=gpu["count"],
+                runtime="vllm",
+            ),
+            gpu["vram"] * USABLE_VRAM_SHARE,
+        )
+        running = min(b, pool.max_concurrent_sequences or b)
+        res = E.serving_throughput(
+            arch, "int8", gpu["bw"], gpu["tflops"], gpu["count"], None, ctx, None, (running,), gpu["nvlink"]
+        )[0]
+        rng = res["tokens_per_s"]
+        m = row["output_tokens_per_s_derived"]
+        out.append(
+            {
+                "id": row["id"],
+                "batch": b,
+                "running": running,
+                "measured": m,
+                "low": rng["low"],
+                "expected": rng["expected"],
+                "high": rng["high"],
+                "error_pct": round(100 * (rng["expected"] - m) / m, 1),
+                "inside": rng["low"] <= m <= rng["high"],
+            }
+        )
+    return out
+
+
 def summary(rows: list[dict]) -> dict:
     errs = [abs(r["error_pct"]) for r in rows if r.get("error_pct") is not None]
     inside = [r["inside"] for r in rows if "inside" in r]
@@ -673,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     train = training_rows(data)
     pre = prefill_rows(data)
     fits = llama_cpp_fit_rows(data)
+    serve = serving_rows(data)
     hold = [r for r in table if r["half"] == "holdout"]
     result = {
         "summary": {
@@ -685,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "FSDP-QLoRA memory all": summary([r for r in train if r["measured_gib"]]),
             "llama.cpp prefill hold-out": summary([r for r in pre if r["half"] == "holdout"]),
+            "vLLM serving 405B FP8 8x H100 (not scored)": summary(serve),
         },
         "decode_above_bandwidth_bound": [r["id"] for r in table if r["above_bound"]],
         "training_published_fits_reported_not_fitting": [
@@ -694,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
         "decode": table,
         "training_memory": train,
         "prefill": pre,
+        "serving": serve,
         "skipped_decode_rows": skipped,
         "constants": {rt: dataclasses.asdict(c) for rt, c in E.DECODE_CONSTANTS.items()},
     }

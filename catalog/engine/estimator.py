@@ -1277,8 +1277,12 @@ DECODE_CONSTANTS: dict[str, DecodeConstants] = {
 }
 # Link between GPUs for tensor-parallel all-reduces when the rig reports none: PCIe 4.0 x16 (GB/s).
 DEFAULT_LINK_GBPS = 16.0
-NVLINK_GBPS = 50.0  # NVLink bridge (RTX 3090 / A6000 class: 56.25 GB/s per direction, NVIDIA spec)
-NVLINK_LATENCY_SHARE = 0.5  # all-reduce latency over NVLink relative to PCIe (guess)
+# NVLink bridge (RTX 3090 / A6000 class: 56.25 GB/s per direction, NVIDIA spec); pass ``nvlink`` as a number for
+# another generation (H100 SXM NVLink 4: 18 links, 450 GB/s per direction).
+NVLINK_GBPS = 50.0
+NVLINK_LATENCY_SHARE = (
+    0.25  # all-reduce latency over NVLink relative to PCIe (guess; GPU-to-GPU, no host hop)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1316,7 +1320,7 @@ def decode_seconds_per_token(
     batch: int = 1,
     parallel: str | None = None,
     runtime: str | None = None,
-    nvlink: bool = False,
+    nvlink: bool | float = False,
     constants: DecodeConstants | None = None,
 ) -> DecodeBreakdown:
     """Time of one decode step (one new token for each of ``batch`` sequences), physics made explicit.
@@ -1350,7 +1354,8 @@ def decode_seconds_per_token(
         kv_shard = min(n, max(arch.kv_heads, 1)) if not arch.mla_kv_dim else 1
         if rt == "llama.cpp":  # row split: KV cache and attention stay on the main GPU
             kv_shard = 1
-        link = (NVLINK_GBPS if nvlink else (link_gbps or DEFAULT_LINK_GBPS)) * 1e9
+        nv_gbps = float(nvlink) if not isinstance(nvlink, bool) else NVLINK_GBPS
+        link = (nv_gbps if nvlink else (link_gbps or DEFAULT_LINK_GBPS)) * 1e9
         lat = (c.allreduce_latency_s + c.allreduce_per_peer_s * (n - 2)) * (
             NVLINK_LATENCY_SHARE if nvlink else 1.0
         )
@@ -1379,7 +1384,9 @@ def decode_seconds_per_token(
     )
 
 
-def _decode_assumption(rt: str, mode: str, n: int, precision: str, c: DecodeConstants, nvlink: bool) -> str:
+def _decode_assumption(
+    rt: str, mode: str, n: int, precision: str, c: DecodeConstants, nvlink: bool | float
+) -> str:
     what = {
         "llama.cpp": f"llama.cpp ({gguf_type(precision) if precision in GGUF or precision in ('bf16', 'fp16') else precision})",
         "vllm": "vLLM (CUDA graphs)",
@@ -1411,7 +1418,7 @@ def decode_tokens_per_s(
     batch: int = 1,
     parallel: str | None = None,
     runtime: str | None = None,
-    nvlink: bool = False,
+    nvlink: bool | float = False,
 ) -> SpeedRange:
     """Decode speed, tokens/s per sequence, with a range that never exceeds the bandwidth bound.
 
@@ -1470,7 +1477,7 @@ def serving_throughput(
     context: int = 2048,
     max_sequences: int | None = None,
     batches: tuple[int, ...] = SERVING_BATCHES,
-    nvlink: bool = False,
+    nvlink: bool | float = False,
 ) -> list[dict]:
     """Aggregate tokens/s of vLLM serving ``batch`` sequences at once (each at ``context`` tokens), for the
     batch sizes its KV pool allows (``max_sequences``); larger batches are listed with possible=False."""
