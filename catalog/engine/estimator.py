@@ -1295,6 +1295,9 @@ class DecodeBreakdown:
     shards: int  # GPUs that read their shares at the same time (tensor parallel) or 1
     comm_seconds: float
     overhead_seconds: float
+    weight_gbps: float = (
+        0.0  # rate at which one GPU streams the weights (GB/s), bandwidth and kernels together
+    )
 
 
 def _resolve_decode(runtime: str | None, precision: str, n: int, parallel: str | None) -> tuple[str, str]:
@@ -1381,11 +1384,19 @@ def decode_seconds_per_token(
         shards=shards,
         comm_seconds=comm,
         overhead_seconds=overhead,
+        weight_gbps=1.0 / per_byte / 1e9,
     )
 
 
 def _decode_assumption(
-    rt: str, mode: str, n: int, precision: str, c: DecodeConstants, nvlink: bool | float
+    rt: str,
+    mode: str,
+    n: int,
+    precision: str,
+    c: DecodeConstants,
+    nvlink: bool | float,
+    d: DecodeBreakdown | None = None,
+    bandwidth_gbps: float | None = None,
 ) -> str:
     what = {
         "llama.cpp": f"llama.cpp ({gguf_type(precision) if precision in GGUF or precision in ('bf16', 'fp16') else precision})",
@@ -1401,10 +1412,18 @@ def _decode_assumption(
         + (" (row split: KV cache on the main GPU)" if rt == "llama.cpp" else "")
         + f", two all-reduces per layer over {'NVLink' if nvlink else 'PCIe'}",
     }[mode]
+    if d is not None and bandwidth_gbps:
+        rate = (
+            f"streams them at about {d.weight_gbps:,.0f} GB/s ({d.weight_gbps / bandwidth_gbps:.0%} of the card's "
+            f"{bandwidth_gbps:,.0f} GB/s)"
+        )
+    else:
+        rate = f"streams them at up to {c.eta_16bit:.0%} of spec bandwidth"
     return (
-        f"{what}, {how}. Batch-1 decode is memory-bound: each token reads the weights (and the KV cache) once, "
-        f"at {c.eta_quant:.0%}-{c.eta_16bit:.0%} of spec bandwidth, plus a fixed cost per layer and per token. "
-        f"Range: {c.range_low:.2f}-{c.range_high:.2f} x expected, never above the bandwidth bound"
+        f"{what}, {how}. Each new token reads all the weights once (memory-bound); this runtime {rate}, plus "
+        f"a fixed cost per layer and per token. Range {c.range_low:.2f}-{c.range_high:.2f} x expected ("
+        + ("the spread on measured rigs" if "fitted" in c.source else "eager to compiled, not fitted")
+        + "), never above the bandwidth bound"
     )
 
 
@@ -1440,7 +1459,7 @@ def decode_tokens_per_s(
         expected=expected,
         high=high,
         unit="tokens/s",
-        assumption=_decode_assumption(rt, mode, n, precision, c, nvlink),
+        assumption=_decode_assumption(rt, mode, n, precision, c, nvlink, d, bandwidth_gbps),
     )
 
 
