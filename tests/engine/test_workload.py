@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog.engine.report import Report
 from catalog.engine.specs import Context, GpuSpec, MemorySpec, Part, Rig, SpecError, parse_context
@@ -243,3 +245,41 @@ def test_requested_runtime_and_gguf_names_reach_the_table():
     with pytest.raises(SpecError) as exc:
         validate_workloads([{"model": "llama-3.1-8b", "runtime": "ollama"}])
     assert exc.value.field == "context.workloads[0].runtime"
+
+
+# The bug class of issue 16: the table's speed used a different multi-GPU mode than its memory (layer split
+# shown at tensor-parallel speed). Any GPU, any count, any inference workload: the stated high end never beats
+# the bandwidth bound of the mode the row reports.
+@settings(max_examples=60, deadline=None)
+@given(
+    vram=st.sampled_from([8, 12, 16, 24, 48, 80]),
+    bandwidth=st.floats(200, 4000),
+    count=st.integers(1, 8),
+    workload=st.sampled_from(
+        [
+            {"model": "llama-3.1-70b", "precision": "Q4_K_M"},
+            {"model": "llama-3.1-70b", "precision": "F16"},
+            {"model": "llama-3.1-8b", "precision": "bf16"},
+            {"model": "qwen2.5-72b", "precision": "nf4"},
+            {"model": "llama-3.1-70b", "precision": "bf16", "runtime": "vllm"},
+            {"model": "mixtral-8x7b", "precision": "Q4_K_M"},
+        ]
+    ),
+    seq=st.sampled_from([512, 4096, 32768]),
+)
+def test_table_speed_never_beats_the_bound_of_its_own_split(vram, bandwidth, count, workload, seq):
+    from catalog.engine.estimator import load_presets, streamed_bytes_per_token
+
+    gpu = GpuSpec(vram_gb=vram, memory_bandwidth_gbps=bandwidth, bf16_tflops=100)
+    rows, _ = run(rig(gpu, count, 512), Context(workloads=(workload | {"seq_len": seq},)))
+    r = rows[0]
+    if not r.get("speed") or r["verdict"] != FITS:
+        return
+    arch = load_presets()[workload["model"]]
+    prec = "F16" if r["runtime"] == "llama.cpp" and workload["precision"] == "bf16" else workload["precision"]
+    weights = streamed_bytes_per_token(arch, prec)
+    n = r["gpus_used"]
+    shards = n if r["parallel"] == "tensor" and r["runtime"] != "llama.cpp" else 1
+    if r["parallel"] == "tensor" and r["runtime"] == "llama.cpp":
+        shards = n  # row split reads the matrices in parallel (KV on the main GPU)
+    assert r["speed"]["high"] <= bandwidth * 1e9 * shards / weights * (1 + 1e-6), r
