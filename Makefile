@@ -6,6 +6,6 @@ test:   ## set up and run every check and test (SQLite, PostgreSQL, browser)
 bench:  ## engine, estimator and load benchmarks; numbers in bench/results/
 	bash scripts/bench.sh
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
 format:
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .

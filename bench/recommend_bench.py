@@ -84,7 +84,7 @@ def setup_django(tmp: str) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
-    from catalog.bootstrap import bootstrap_all
+    from builds.bootstrap import bootstrap_all
 
     bootstrap_all()
 

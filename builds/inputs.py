@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from catalog.engine import specs as engine
+from catalog.engine.errors import InputError  # the one input error; other builds modules import it here
 from catalog.models import CATEGORY_ATTR, Part
 from catalog.services import price_version
 from catalog.specs import engine_part, spec_for
@@ -34,13 +35,6 @@ PAID_KEYS = ("amount", "currency", "condition")
 PAID_CURRENCIES = ("USD", "EUR", "CNY", "GBP", "JPY")  # catalog.models.Currency
 PAID_CONDITIONS = ("new", "used")  # catalog.models.Condition
 MONEY_MAX = Decimal("9999999999.99")  # BuildItem's DecimalField(max_digits=12, decimal_places=2)
-
-
-class InputError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 # The deepest legitimate JSON (an exported build: parts -> [i] -> spec -> lane_rules -> [i] -> value, or a

@@ -1,9 +1,11 @@
 """Read paths for builds: lines from a saved build, JSON shape, engine context."""
 
 from builds.inputs import Line, parts_by_slug
-from builds.models import Build
+from builds.models import Build, BuildItem
 from builds.services import TODAY, ItemInput, build_fields
 from catalog.engine import specs as engine
+from catalog.models import Category
+from catalog.selectors import BuildConstraints
 
 
 def build_lines(build: Build) -> list[Line]:
@@ -128,3 +130,30 @@ def build_as_dict(build: Build, lines: list[Line], report: dict | None = None) -
     if report is not None:
         data["report"] = report
     return data
+
+
+def build_constraints(share_id: str) -> BuildConstraints | None:
+    """What a saved build fixes for the parts that could join it (the parts list's "compatible with build"
+    filter, registered as catalog.selectors.build_constraints_reader); None when no such build."""
+    build = Build.objects.filter(share_id=share_id).only("pk").first()
+    if build is None:
+        return None
+    items = BuildItem.objects.filter(
+        build=build, part__category__in=[Category.CPU, Category.MOTHERBOARD, Category.CASE]
+    ).select_related("part__cpu", "part__motherboard", "part__case")
+    found = BuildConstraints()
+    cpu = board = case = None
+    for item in items:
+        part = item.part.typed()
+        if part.category == Category.CPU and cpu is None:
+            cpu = part
+        elif part.category == Category.MOTHERBOARD and board is None:
+            board = part
+        elif part.category == Category.CASE and case is None:
+            case = part
+    # A CPU must fit the build's board; a board must take the build's CPU (each falls back on the other).
+    found.socket_for_cpu = (board.socket if board else "") or (cpu.socket if cpu else "")
+    found.socket_for_board = (cpu.socket if cpu else "") or (board.socket if board else "")
+    found.memory_type = (board.memory_type if board else "") or (cpu.memory_type if cpu else "")
+    found.max_gpu_length_mm = case.max_gpu_length_mm if case else None
+    return found

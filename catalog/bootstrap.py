@@ -339,11 +339,3 @@ def bootstrap_catalogue() -> list[str]:
     curator_group()
     price_version_bump()
     return lines
-
-
-def bootstrap_all() -> list[str]:
-    from builds.examples import load_example_builds
-
-    lines = bootstrap_catalogue()
-    lines.append(load_example_builds())
-    return lines

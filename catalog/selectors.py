@@ -1,5 +1,6 @@
 """Read paths for the parts pages: filtered, sorted, paginated lists and a part's detail, in constant queries."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -231,32 +232,18 @@ class BuildConstraints:
     max_gpu_length_mm: int | None = None
 
 
-def build_constraints(share_id: str) -> BuildConstraints | None:
-    """What a saved build fixes for the parts that could join it; None when no such build (one query)."""
-    from builds.models import Build, BuildItem  # builds depends on catalog; import here, not at load
+# The "compatible with build" filter reads a saved build, which lives in the builds app; builds depends on
+# catalog, so catalog never imports it: builds registers its reader here when the app loads
+# (builds.apps.BuildsConfig.ready -> builds.selectors.build_constraints).
+BuildConstraintsReader = Callable[[str], "BuildConstraints | None"]
+build_constraints_reader: BuildConstraintsReader | None = None
 
-    build = Build.objects.filter(share_id=share_id).only("pk").first()
-    if build is None:
+
+def build_constraints(share_id: str) -> BuildConstraints | None:
+    """What a saved build fixes for the parts that could join it; None when no such build."""
+    if build_constraints_reader is None:
         return None
-    items = BuildItem.objects.filter(
-        build=build, part__category__in=[Category.CPU, Category.MOTHERBOARD, Category.CASE]
-    ).select_related("part__cpu", "part__motherboard", "part__case")
-    found = BuildConstraints()
-    cpu = board = case = None
-    for item in items:
-        part = item.part.typed()
-        if part.category == Category.CPU and cpu is None:
-            cpu = part
-        elif part.category == Category.MOTHERBOARD and board is None:
-            board = part
-        elif part.category == Category.CASE and case is None:
-            case = part
-    # A CPU must fit the build's board; a board must take the build's CPU (each falls back on the other).
-    found.socket_for_cpu = (board.socket if board else "") or (cpu.socket if cpu else "")
-    found.socket_for_board = (cpu.socket if cpu else "") or (board.socket if board else "")
-    found.memory_type = (board.memory_type if board else "") or (cpu.memory_type if cpu else "")
-    found.max_gpu_length_mm = case.max_gpu_length_mm if case else None
-    return found
+    return build_constraints_reader(share_id)
 
 
 def apply_build_filter(qs: QuerySet, category: str, share_id: str) -> tuple[QuerySet, str]:

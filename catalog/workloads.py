@@ -4,6 +4,7 @@ from django.core.cache import cache
 
 from catalog.bootstrap import PRESET_COLUMNS
 from catalog.engine import estimator
+from catalog.engine.errors import InputError
 from catalog.models import ModelPreset
 
 PRESETS_CACHE_KEY = "catalog:model-presets"
@@ -34,8 +35,6 @@ def presets() -> dict[str, estimator.ModelArch]:
 
 
 def estimate_from_body(body: dict) -> dict:
-    from builds.inputs import InputError
-
     try:
         arch, request, vram = estimator.parse_estimate_request(body, presets())
         result = estimator.estimate(arch, request, vram)

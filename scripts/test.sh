@@ -12,6 +12,9 @@ echo "== ruff"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 
+echo "== lint-imports (app layers: pyproject.toml [tool.importlinter])"
+"$VENV/bin/lint-imports"
+
 echo "== makemigrations --check"
 "$PY" manage.py makemigrations --check --dry-run
 

@@ -24,14 +24,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.engine.errors import InputError
 
-class SpecError(ValueError):
-    """Invalid input; ``field`` names the offending field (e.g. "gpu.vram_gb")."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class SpecError(InputError):
+    """Invalid part spec; ``field`` names the offending field (e.g. "gpu.vram_gb")."""
 
 
 CATEGORIES = (

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from catalog.bootstrap import bootstrap_all
+from builds.bootstrap import bootstrap_all
 
 
 class Command(BaseCommand):
