@@ -144,8 +144,11 @@ def estimate_workloads(
     state = build_state(rig, context, Report())
     for unit in state.gpus:
         unit.gbps = link_gbps
-    engine_workload.check_workloads(rig, context, state)
-    rows = tuple(state.report.workloads)
+    try:
+        engine_workload.check_workloads(rig, context, state)
+        rows = tuple(state.report.workloads)
+    except Exception as exc:  # an estimate that raises rules the candidate out, as the engine's check does
+        rows = tuple({"verdict": "invalid", "error": type(exc).__name__} for _ in workloads)
     if len(_ESTIMATE_CACHE) > 20_000:
         _ESTIMATE_CACHE.clear()
     _ESTIMATE_CACHE[key] = rows
@@ -348,7 +351,8 @@ class Search:
             owned_n = self.owned.get(offer.slug, 0)
             if offer.price is None and not owned_n:
                 # The GPUs are most of a rig's price: an unpriced card would look free.
-                self.stats.reject("unpriced", f"{offer.name}: no {self.req.prices} price in the catalogue")
+                kind = {"new": "new ", "used": "used or new "}.get(self.req.prices, "")
+                self.stats.reject("unpriced", f"{offer.name}: no {kind}price in the catalogue")
                 continue
             fitted = False
             for n in range(max(1, owned_n), max_gpus + 1):
@@ -814,7 +818,8 @@ class Search:
             if dead_key in self.dead:
                 continue
             if self.stats.checks - start_checks >= limit or self.stats.checks >= self.req.max_checks * 2:
-                self.stats.truncated = True
+                if max_checks is None:  # the main search, not a per-GPU probe for fastest / best value
+                    self.stats.truncated = True
                 break
             rig = Rig(g, cpu, board, options, cost, mode, risers)
             ev = self.evaluate(rig)
@@ -1150,9 +1155,10 @@ def explain(
         elif budget is not None and g.cost[1] > budget:
             out.append(f"{g.count}x {g.offer.name}: the cards alone cost more than the budget.")
         else:
+            than = "the one recommended" if chosen is not None else "the budget"
             out.append(
                 f"{g.count}x {g.offer.name}: with the platform, PSUs and case they need, the rig costs more than "
-                "the one recommended (or more than the budget)."
+                f"{than}."
             )
         if len(out) >= 8:
             break
