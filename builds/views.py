@@ -297,4 +297,9 @@ def compare(request):
 def plan(request):
     from builds.planner import plan_context
 
-    return TemplateResponse(request, "builds/plan.html", plan_context(request.GET))
+    context = plan_context(request.GET)
+    form = context["form"]
+    # a bad value (an unknown runtime, a GGUF type for vLLM) is a 400 with the field named on the form
+    return TemplateResponse(
+        request, "builds/plan.html", context, status=400 if form.is_bound and form.errors else 200
+    )

@@ -138,5 +138,17 @@ def test_plan_page_takes_runtime_and_names_it(client, seed_catalogue, presets):
             "batch": 1,
         },
     )
-    assert r.status_code == 200
+    assert r.status_code == 400
     assert r.context["form"].errors.get("precision")  # GGUF does not run in vLLM: the field is named
+    r = client.get(
+        "/plan/",
+        {
+            "model": "llama-3.1-8b",
+            "method": "inference",
+            "precision": "Q4_K_M",
+            "runtime": "ollama",
+            "seq_len": 4096,
+            "batch": 1,
+        },
+    )
+    assert r.status_code == 400 and r.context["form"].errors.get("runtime")
