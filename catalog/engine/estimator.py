@@ -128,18 +128,6 @@ ALLOCATOR_WORKING_SET_SHARE = 0.05
 # https://deepspeed.readthedocs.io/en/latest/memory.html
 DEEPSPEED_BUFFER_FACTOR = 1.5
 
-# (Legacy, kept for reference: the single-runtime decode model before runtimes.) Decode efficiency: a good batch-1 implementation (static KV cache + CUDA graphs, llama.cpp, vLLM)
-# reaches ~57 % of spec bandwidth on an H100 for 8B bf16 (measured 119 tok/s; 1B: 457 tok/s). Modelled as
-# streamed bytes / (eta x bandwidth) + a fixed per-token overhead (launch/sync/sampling), which is what
-# makes small models fall short of the bandwidth bound. (eta, overhead s) for expected / high / low.
-DECODE_EXPECTED = (0.62, 1.1e-3)
-DECODE_HIGH = (0.80, 0.5e-3)
-DECODE_LOW = (0.45, 2.0e-3)
-DECODE_ASSUMPTION = (
-    "batch 1, bandwidth-bound: weights (active experts) + KV read once per token at 45-80 % of spec "
-    "bandwidth plus 0.5-2 ms per-token overhead, as a good implementation (static KV cache + CUDA graphs, "
-    "llama.cpp, vLLM) reaches; plain eager transformers is 2-4x slower"
-)
 # Model FLOPs utilisation for prefill and training (range); 6*N*tokens training FLOPs (Kaplan et al.
 # 2020, https://arxiv.org/abs/2001.08361), 8*N with activation recomputation.
 MFU_RANGE = (0.30, 0.50)
@@ -1004,7 +992,6 @@ def _vllm(arch: ModelArch, req: EstimateRequest, vram: float | None) -> Estimate
 # Defaults of https://github.com/AnswerDotAI/fsdp_qlora train.py: LoRA rank 64 on q,k,v,gate,up,down
 # ("all"), bf16 precision (weights, adapters, grads and AdamW states bf16), FSDP full shard, activation
 # checkpointing per decoder layer, limit_all_gathers (at most two layers gathered at once).
-FSDP_QLORA_TARGETS = ("q", "k", "v", "gate", "up", "down")
 # Reserved but not allocated per GPU beyond the general allocator reserve: blocks cached on FSDP's
 # all-gather / reduce-scatter streams (fitted on the fit half of the published runs, bench/speed_holdout.py).
 FSDP_QLORA_FIXED_GIB = 0.75
@@ -1036,7 +1023,7 @@ def _fsdp_qlora(arch: ModelArch, req: EstimateRequest, vram: float | None) -> Es
         absmax = linear * (1.0 / 64 + 4.0 / (64 * 256))
     else:
         quant, absmax = 2.0 * linear, 0.0
-    layer_w = (quant + absmax * 0) / arch.layers
+    layer_w = quant / arch.layers  # a gathered layer's 4-bit (or bf16) weights; absmax is not gathered
     trainable = fsdp_lora_params(arch, req.lora_rank)
     lora_states = 8.0 * trainable  # bf16 weights + grads + AdamW m, v
     if offload:
