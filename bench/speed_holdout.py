@@ -77,6 +77,13 @@ EXTRA_GPUS: dict[str, tuple[float, float, float | None, str]] = {
     ),
     "A100 SXM4 80GB": (80, 2039, 312, "https://www.nvidia.com/en-us/data-center/a100/ (80GB SXM 2039 GB/s)"),
     "A100 SXM4 40GB": (40, 1555, 312, "https://www.nvidia.com/en-us/data-center/a100/ (40GB SXM 1555 GB/s)"),
+    "Tesla P40": (
+        24,
+        347,
+        None,
+        "https://images.nvidia.com/content/pdf/tesla/184427-Tesla-P40-Datasheet-NV-Final-Letter-Web.pdf "
+        "(GDDR5 346 GB/s; Pascal has no tensor cores)",
+    ),
     "A10G": (24, 600, None, "https://aws.amazon.com/ec2/instance-types/g5/ (A10G 24 GB, 600 GB/s)"),
 }
 # Shapes not among the presets (public config.json).
