@@ -1,14 +1,18 @@
 """Parts pages: a filtered, sorted list per category and a part's detail with topology and price history."""
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Layout, Row
 from django import forms
+from django.forms.utils import flatatt
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
-from catalog import selectors
+from catalog import list_html, selectors
 from catalog.charts import price_history_svg
 from catalog.models import Category
+
+# The classes crispy-forms gave these controls (kept: the page looks the same).
+INPUT_CLASSES = {"text": "textinput form-control", "number": "numberinput form-control"}
 
 
 class PartFilterForm(forms.Form):
@@ -42,19 +46,76 @@ class PartFilterForm(forms.Form):
         else:
             del self.fields["socket"]
         self.fields["q"].widget.attrs["placeholder"] = "e.g. 4090, ASUS"
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.disable_csrf = True
-        self.helper.form_class = "parts-filters"
-        self.helper.layout = Layout(
-            Row(*(Column(name, css_class=self.column_class(name)) for name in self.fields)),
-            HTML('<button type="submit" class="btn btn-sm btn-primary">Apply</button>'),
-        )
 
     @staticmethod
     def column_class(name: str) -> str:
         # Two short fields a row on a phone keep the filters within one screen at 390 px.
         return "col-12 col-sm-6 col-lg-3" if name in ("q", "build", "sort") else "col-6 col-lg-3"
+
+    def field_html(self, name: str) -> SafeString:
+        """One field as Bootstrap 5 markup (label, control, errors), built here rather than by crispy-forms
+        and the widget templates: the same markup at a fraction of the cost (issue 15, item 13: the filter
+        form was a third of the list page's rendering time)."""
+        bound = self[name]
+        widget = bound.field.widget
+        errors = self.errors.get(name) if self.is_bound else None
+        attrs = {"name": name, **widget.attrs}
+        value = bound.value()
+        if isinstance(widget, forms.Select):
+            attrs["class"] = "select form-select"
+        else:
+            attrs["type"] = widget.input_type
+            shown = widget.format_value(value)
+            if shown is not None:
+                attrs["value"] = shown
+            attrs["class"] = INPUT_CLASSES.get(widget.input_type, "form-control")
+        if errors:
+            attrs["class"] += " is-invalid"
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = f"id_{name}_error"
+        attrs["id"] = f"id_{name}"
+        if isinstance(widget, forms.Select):
+            selected = "" if value is None else str(value)
+            options = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (key, mark_safe(" selected") if str(key) == selected else "", text)
+                    for key, text in widget.choices
+                ),
+            )
+            control = format_html("<select{}>{}</select>", flatatt(attrs), options)
+        else:
+            control = format_html("<input{}>", flatatt(attrs))
+        feedback = ""
+        if errors:
+            feedback = format_html(
+                '<div id="id_{}_error" class="invalid-feedback">{}</div>',
+                name,
+                format_html_join(
+                    "",
+                    '<span id="error_{}_id_{}"><strong>{}</strong></span>',
+                    ((i, name, e) for i, e in enumerate(errors, 1)),
+                ),
+            )
+        return format_html(
+            '<div class="{}"><div id="div_id_{}" class="mb-3"><label for="id_{}" class="form-label">{}</label>'
+            "{}{}</div></div>",
+            self.column_class(name),
+            name,
+            name,
+            bound.label,
+            control,
+            feedback,
+        )
+
+    def filters_html(self) -> SafeString:
+        """The whole GET form (no CSRF token: it changes nothing)."""
+        return format_html(
+            '<form class="parts-filters" method="get"><div class="row">{}</div>'
+            '<button type="submit" class="btn btn-sm btn-primary">Apply</button></form>',
+            mark_safe("".join(self.field_html(name) for name in self.fields)),  # noqa: S308 - format_html pieces
+        )
 
     def clean(self):
         data = super().clean()
@@ -90,6 +151,7 @@ def parts_list(request, category: str):
     context = {
         "form": form,
         "listing": listing,
+        "rows_html": list_html.rows_html(listing),
         "category": category,
         "category_label": Category(category).label,
         "categories": selectors.categories(),

@@ -43,6 +43,9 @@ echo "== concurrent saves on SQLite (tests/ops/test_concurrency.py: 20 PATCHes t
 env -u DATABASE_URL RIGSITE_CONCURRENCY_RESULTS="$RESULTS" "$PY" -m pytest tests/ops/test_concurrency.py \
   -q -p no:cacheprovider --ds rigsite.settings || echo "!! concurrent saves FAILED on SQLite (see above)"
 
+echo "== parts list rendering on SQLite: curated GPUs by price per GB against the 404 floor (bench/parts_list_ratio.py)"
+env -u DATABASE_URL "$PY" bench/parts_list_ratio.py || echo "!! parts list over its budget (20x the 404 page; see above)"
+
 echo "== private PostgreSQL on 127.0.0.1:$PG_PORT"
 pg_start
 # Production settings, DEBUG off, served only on loopback; generous rate limits so the load is measured,
