@@ -1484,9 +1484,15 @@ def serving_throughput(
     max_sequences: int | None = None,
     batches: tuple[int, ...] = SERVING_BATCHES,
     nvlink: bool | float = False,
+    prompt_tokens: int = 0,
+    gen_tokens: int = 0,
 ) -> list[dict]:
     """Aggregate tokens/s of vLLM serving ``batch`` sequences at once (each at ``context`` tokens), for the
-    batch sizes its KV pool allows (``max_sequences``); larger batches are listed with possible=False."""
+    batch sizes its KV pool allows (``max_sequences``); larger batches are listed with possible=False.
+
+    With continuous batching a finished request is replaced by a new one whose prompt is prefilled in the same
+    steps: every ``gen_tokens`` steps each of the ``batch`` slots brings ``prompt_tokens`` of prefill, so each
+    step also pays batch x prompt / gen tokens of prompt compute."""
     out = []
     c = DECODE_CONSTANTS["vllm"]
     n = max(int(n_gpus), 1)
@@ -1503,6 +1509,9 @@ def serving_throughput(
         rate = SERVING_MFU * (bf16_tflops or 0.0) * 1e12 * n
         if rate > 0:
             t = max(t, 2.0 * arch.total_active_params * b / rate + d.overhead_seconds + d.comm_seconds)
+            if prompt_tokens and gen_tokens:
+                flops_prompt = 2.0 * arch.total_active_params + 2.0 * arch.layers * prompt_tokens * arch.q_dim
+                t += b * prompt_tokens / gen_tokens * flops_prompt / rate
         expected = b / t if t > 0 else 0.0
         bound = b / d.bound_seconds if d.bound_seconds > 0 else math.inf
         high = min(expected * c.range_high, bound)
@@ -1514,7 +1523,12 @@ def serving_throughput(
             unit="tokens/s (all sequences)",
             assumption=f"vLLM, {b} sequences of {context:,} tokens decoding together: one read of the weights "
             "per step for all of them, each reads its own KV cache; compute-bound past "
-            f"{SERVING_MFU:.0%} of dense BF16 TFLOPS",
+            f"{SERVING_MFU:.0%} of dense BF16 TFLOPS"
+            + (
+                f"; new requests' {prompt_tokens:,}-token prompts prefilled between the steps"
+                if prompt_tokens and gen_tokens
+                else ""
+            ),
         )
         out.append({"batch": b, "possible": True, "tokens_per_s": rng.as_dict()})
     return out

@@ -286,6 +286,8 @@ def _speed(arch: ModelArch, w: _Workload, est: Estimate, gpus: _Gpus) -> dict | 
                 gpus.link_gbps,
                 context=context,
                 max_sequences=est.max_concurrent_sequences,
+                prompt_tokens=w.seq_len if w.new_tokens else 0,
+                gen_tokens=w.new_tokens,
             )
         return out
     if gpus.bf16_tflops is None:
