@@ -13,7 +13,8 @@ The search is not brute force over every combination:
 2. For each GPU candidate, best-first over platforms (CPU + board: same socket and memory type, enough x16
    slots, enough RAM capacity), then the rest of the rig: RAM (>= the offload need and the engine's 2x VRAM
    rule), one NVMe drive of >= 2 TB, PSUs (model x count: sustained, headroom, transients and connectors
-   summed over the units as a necessary condition), case or open frame, CPU cooler, risers (open frame).
+   summed over the units as a necessary condition), case or open frame, CPU cooler, riser cables (in a case
+   the last card may hang on one, vertically mounted; on an open frame all cards or none).
    Combinations are enumerated lazily in increasing cost (a k-way product enumeration under an A*-style
    global queue), so the first combination the engine passes is the cheapest one in the search space. Only
    necessary conditions prune before the engine runs; the engine decides.
@@ -51,7 +52,13 @@ from catalog.engine.specs import (
 # Warnings a recommendation must not carry (the issue: "PSUs assigned per GPU with transient headroom",
 # "RAM at least what the workloads' offload needs and the engine's RAM rule").
 BLOCKING = frozenset(
-    {"TRANSIENT_RISK", "PSU_HEADROOM_LOW", "RAM_BELOW_2X_VRAM", "RAM_INSUFFICIENT_FOR_OFFLOAD"}
+    {
+        "TRANSIENT_RISK",
+        "PSU_HEADROOM_LOW",
+        "RAM_BELOW_2X_VRAM",
+        "RAM_INSUFFICIENT_FOR_OFFLOAD",
+        "COOLER_UNDERRATED",
+    }
 )
 FITTING = ("fits", "fits_with_offload")
 # Power-limit levels tried when the circuit is too small: fractions of board power. 0.714 is the lowest
@@ -251,7 +258,7 @@ class Rig:
     options: tuple[Option, ...]
     cost: Cost
     mode: str  # "case" | "open_frame"
-    risers: bool
+    risers: int  # GPUs on riser cables
 
 
 @dataclass(slots=True)
@@ -499,7 +506,7 @@ class Search:
                 continue
             owned_q = self.owned.get(psu.slug, 0)
             for q in range(max(1, owned_q), MAX_PSUS + 1):
-                if q > max(1, gpu.count) and q > owned_q:
+                if q > gpu.count + 1 and q > owned_q:  # one unit per GPU plus one for the system at most
                     break
                 rating = p.wattage_w * q
                 ride = p.wattage_w * (ATX3_EXCURSION if p.atx3 is True else 1.0) * q
@@ -507,8 +514,8 @@ class Search:
                     continue
                 if not _connectors_possible(spec_g, gpu.count, p, q):
                     continue
+                # more units than the fewest that pass can still be needed (the engine checks each unit)
                 out.append(Option(line_cost(psu, q, self.owned), ((psu, q),), tag="psu"))
-                break
         return sorted(out, key=lambda o: (o.cost, o.lines[0][0].slug))
 
     def case_options(self, gpu: GpuCandidate, board: Offer, mode: str) -> list[Option]:
@@ -543,30 +550,39 @@ class Search:
             out.append(Option(line_cost(cooler, 1, self.owned), ((cooler, 1),), tag="cooler"))
         return sorted(out, key=lambda o: (o.cost, o.lines[0][0].slug))
 
-    def riser_options(self, gpu: GpuCandidate) -> list[Option]:
+    def riser_options(self, q: int) -> list[Option]:
         out = []
         for riser in self.offers("riser"):
             r: RiserSpec = riser.spec
             if r.kind not in (None, "cable") or (r.width is not None and r.width < 16):
                 continue
-            q = gpu.count
             out.append(Option(line_cost(riser, q, self.owned), ((riser, q),), tag="riser"))
         return sorted(out, key=lambda o: (o.cost, o.lines[0][0].slug))
 
-    def modes(self) -> list[tuple[str, bool]]:
+    def modes(self) -> list[tuple[str, str]]:
+        """(enclosure, risers): in a case every card in a slot, or all but one (the last on a riser cable,
+        vertically mounted, as seed 000 did); on an open frame every card in a slot or every card on a
+        riser cable."""
         enc = self.req.enclosure
         owned_case = self.owned_offers.get("case")
         if owned_case:
             enc = "open_frame" if owned_case[0].spec.open_frame else "case"
         out = []
         if enc in ("case", "any"):
-            out.append(("case", False))
+            out += [("case", "none"), ("case", "one")]
         if enc in ("open_frame", "any"):
-            out.append(("open_frame", False))
-            out.append(("open_frame", True))
+            out += [("open_frame", "none"), ("open_frame", "all")]
         return out
 
-    def rest_lists(self, gpu: GpuCandidate, cpu: Offer, board: Offer, mode: str, risers: bool):
+    @staticmethod
+    def riser_count(gpu: GpuCandidate, kind: str) -> int | None:
+        if kind == "none":
+            return 0
+        if kind == "one":
+            return 1 if gpu.count >= 2 else None
+        return gpu.count
+
+    def rest_lists(self, gpu: GpuCandidate, cpu: Offer, board: Offer, mode: str, risers: int):
         key = (id(gpu), cpu.slug, board.slug, mode, risers)
         hit = self._rest_cache.get(key)
         if hit is not None:
@@ -593,14 +609,14 @@ class Search:
                 "their load and transients with 20 % headroom",
             )
         if risers:
-            lists.append(self._cached(("riser", gpu.count), self.riser_options, gpu))
+            lists.append(self._cached(("riser", risers), self.riser_options, risers))
         self._rest_cache[key] = lists
         return lists
 
-    def rest_bound(self, gpu: GpuCandidate, mode: str, risers: bool) -> Cost:
+    def rest_bound(self, gpu: GpuCandidate, mode: str, risers: int) -> Cost:
         """A lower bound of what the rest of the rig (RAM, drive, PSU, case, cooler, risers) costs: the
         cheapest offer of each category (a frame or a case as the mode asks), ignoring fit."""
-        key = ("bound", mode, risers, gpu.count if risers else 0)
+        key = ("bound", mode, risers)
         hit = self._bound_cache.get(key)
         if hit is None:
             parts = []
@@ -610,7 +626,7 @@ class Search:
             parts.append(min((line_cost(o, 1, self.owned) for o in frames), default=ZERO))
             if risers:
                 parts.append(
-                    min((line_cost(o, gpu.count, self.owned) for o in self.offers("riser")), default=ZERO)
+                    min((line_cost(o, risers, self.owned) for o in self.offers("riser")), default=ZERO)
                 )
             hit = self._bound_cache[key] = add(*parts)
         return hit
@@ -637,9 +653,11 @@ class Search:
         gpu_place: dict = {}
         if rig.gpu.power_limit_w:
             gpu_place["power_limit_w"] = rig.gpu.power_limit_w
+        direct = rig.gpu.count - rig.risers
+        if direct:
+            lines.append((rig.gpu.offer, direct, dict(gpu_place)))
         if rig.risers:
-            gpu_place["riser"] = True
-        lines.append((rig.gpu.offer, rig.gpu.count, gpu_place))
+            lines.append((rig.gpu.offer, rig.risers, {**gpu_place, "riser": True}))
         lines.append((rig.cpu, 1, {}))
         lines.append((rig.board, 1, {}))
         for opt in rig.options:
@@ -767,7 +785,7 @@ class Search:
         modes = self.modes()
         floor = self.platform_floor()
         for g in gpus:
-            bound = add(g.cost, floor, min(self.rest_bound(g, m, r) for m, r in modes))
+            bound = add(g.cost, floor, min(self.rest_bound(g, m, 0) for m, _ in modes))
             if budget is not None and bound[1] > budget + 1e-6:
                 continue
             heap.append((bound, next(counter), "gpu", g))
@@ -783,7 +801,10 @@ class Search:
                 g = payload
                 for pcost, cpu, board in self.platforms(g):
                     base = add(g.cost, pcost)
-                    for mode, risers in modes:
+                    for mode, kind in modes:
+                        risers = self.riser_count(g, kind)
+                        if risers is None:
+                            continue
                         bound = add(base, self.rest_bound(g, mode, risers))
                         if budget is not None and bound[1] > budget + 1e-6:
                             continue
@@ -852,7 +873,7 @@ class Search:
         return f"{g.count}x {g.offer.name} would fit the memory but the engine refused the rig: {reason}"
 
     @staticmethod
-    def _dead_key(g: GpuCandidate, board: Offer, risers: bool, options: tuple[Option, ...]) -> tuple:
+    def _dead_key(g: GpuCandidate, board: Offer, risers: int, options: tuple[Option, ...]) -> tuple:
         case = next((o.lines[0][0] for o in options if o.tag == "case"), None)
         rows = case.spec.expansion_slots if case is not None else None
         return (g.offer.slug, g.count, board.slug, risers, rows)
@@ -929,11 +950,12 @@ def rig_dict(search: Search, ev: Evaluated, label: str) -> dict:
         item["meets_target"] = met
         workloads.append(item)
     parts = []
-    by_slug = {}
+    owned_left = dict(search.owned)  # owned units are given to the first lines of their part
     for line in ev.parts:
         offer = _offer_of(search, line["slug"])
-        by_slug[line["slug"]] = offer
-        owned_q = min(search.owned.get(line["slug"], 0), line["quantity"])
+        owned_q = min(owned_left.get(line["slug"], 0), line["quantity"])
+        if owned_q:
+            owned_left[line["slug"]] -= owned_q
         parts.append(
             {
                 "slug": line["slug"],

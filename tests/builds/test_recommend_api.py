@@ -170,9 +170,10 @@ def test_owned_3090_is_in_every_rig_at_no_cost(client, catalogue):
     out = recommend(client, body)
     assert out["rigs"]
     for rig in out["rigs"]:
-        gpu = next(p for p in rig["parts"] if p["category"] == "gpu")
-        assert gpu["slug"] == "evga-geforce-rtx-3090-ftw3-ultra"
-        assert gpu["quantity"] >= 2 and gpu["owned"] == 1  # 70B at 4-bit needs a second 24 GB card
+        gpus = [p for p in rig["parts"] if p["category"] == "gpu"]
+        assert {p["slug"] for p in gpus} == {"evga-geforce-rtx-3090-ftw3-ultra"}
+        # 70B at 4-bit needs a second 24 GB card (lines: in a slot, and maybe one on a riser)
+        assert sum(p["quantity"] for p in gpus) >= 2 and sum(p["owned"] for p in gpus) == 1
         assert rig["price"]["amount"] <= 2500
         assert_reproduced_by_check(client, rig)
 

@@ -228,8 +228,8 @@ def valid(req, parts):
 
 def brute_force(req, below):
     """Every rig of the search space (one GPU model x count x power limit, CPU, board, RAM kit x copies, one
-    >= 2 TB NVMe drive, PSU model x count, case or frame, cooler, risers on a frame) that costs less than
-    ``below``: the valid ones."""
+    >= 2 TB NVMe drive, PSU model x count (up to one per GPU plus one), case or frame, cooler; riser cables:
+    in a case none or the last card, on a frame none or all) that costs less than ``below``: the valid ones."""
     owned = dict(req.owned)
     c = CATALOGUE
 
@@ -256,49 +256,32 @@ def brute_force(req, below):
         range(1, 3),
         restrict("storage"),
         restrict("psu"),
-        range(1, 3),
+        range(1, 5),
         restrict("case"),
         restrict("cooler"),
     ):
-        if kq < owned.get(kit.slug, 0) or pq < owned.get(psu.slug, 0):
+        if kq < owned.get(kit.slug, 0) or pq < owned.get(psu.slug, 0) or pq > n + 1:
             continue
         frame = case.spec.open_frame is True
         if req.enclosure == "case" and frame or req.enclosure == "open_frame" and not frame:
             continue
-        for risers in (False, True) if frame else (False,):
-            total = sum(
-                cost(o, q)
-                for o, q in (
-                    (g, n),
-                    (cpu, 1),
-                    (board, 1),
-                    (kit, kq),
-                    (drive, 1),
-                    (psu, pq),
-                    (case, 1),
-                    (cooler, 1),
-                )
-            )
+        riser_counts = (0, n) if frame else ((0, 1) if n >= 2 else (0,))
+        for risers in riser_counts:
+            lines = [(cpu, 1), (board, 1), (kit, kq), (drive, 1), (psu, pq), (case, 1), (cooler, 1)]
+            total = cost(g, n) + sum(cost(o, q) for o, q in lines)
             riser_lines = []
             if risers:
-                total += cost(c["riser"][0], n)
-                riser_lines = [(c["riser"][0], n, {})]
+                total += cost(c["riser"][0], risers)
+                riser_lines = [(c["riser"][0], risers, {})]
             if total >= below - 1e-6 or (req.budget is not None and total > req.budget + 1e-6):
                 continue
             place = {"power_limit_w": limit} if limit else {}
+            gpu_lines = []
+            if n - risers:
+                gpu_lines.append((g, n - risers, place))
             if risers:
-                place["riser"] = True
-            parts = [
-                (g, n, place),
-                (cpu, 1, {}),
-                (board, 1, {}),
-                (kit, kq, {}),
-                (drive, 1, {}),
-                (psu, pq, {}),
-                (case, 1, {}),
-                (cooler, 1, {}),
-                *riser_lines,
-            ]
+                gpu_lines.append((g, risers, {**place, "riser": True}))
+            parts = [*gpu_lines, *((o, q, {}) for o, q in lines), *riser_lines]
             if valid(req, parts):
                 found.append((total, [(o.slug, q) for o, q, _ in parts]))
     return found
@@ -314,9 +297,15 @@ def assert_guarantees(req, result):
         assert not [f for f in rig["findings"] if f["code"] in R.BLOCKING]
         if req.budget is not None:
             assert rig["price"]["amount"] <= req.budget + 1e-6
-        slugs = {p["slug"]: p["quantity"] for p in rig["parts"]}
+        slugs: dict[str, int] = {}
+        for p in rig["parts"]:
+            slugs[p["slug"]] = slugs.get(p["slug"], 0) + p["quantity"]
         for slug, qty in req.owned:
             assert slugs.get(slug, 0) >= qty, (slug, rig["parts"])
+        # owned units cost nothing; every other unit its price
+        paid = sum((p["quantity"] - p["owned"]) * p["unit_price"] for p in rig["parts"] if p["unit_price"])
+        assert rig["price"]["amount"] == pytest.approx(paid)
+        assert sum(p["owned"] for p in rig["parts"]) == sum(min(q, slugs.get(s, 0)) for s, q in req.owned)
     if not result.rigs:
         assert result.relax or result.why_not
 
