@@ -18,7 +18,7 @@ from builds.regions import cached_or_made, signature
 from builds.reports import report_for
 from builds.state import DIGITS, State, encode_line, number_text
 from catalog.models import CATEGORY_MODELS, Category
-from catalog.services import exchange_rates, from_usd, price_version
+from catalog.services import catalogue_version, exchange_rates, from_usd
 from catalog.specs import spec_for
 
 CATEGORY_ORDER = [
@@ -305,7 +305,7 @@ def diagrams(state: State, report: dict) -> dict:
     drawn_from = {
         # The board's spec is the catalogue's: its slug and the catalogue version name it.
         "slot_svg": [
-            price_version(),
+            catalogue_version(),
             board.slug if board else None,
             thermal.get("gpus"),
             report.get("lanes"),

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from catalog.engine import specs as engine
 from catalog.engine.errors import InputError  # the one input error; other builds modules import it here
 from catalog.models import CATEGORY_ATTR, Part
-from catalog.services import price_version
+from catalog.services import catalogue_version
 from catalog.specs import engine_part, spec_for
 
 MAX_ITEMS = 64
@@ -250,7 +250,7 @@ def resolve_lines(lines: list[Line]) -> list[Line]:
 
 
 # Typed catalogue rows by (catalogue version, slug), per process. Every write to parts or prices bumps the
-# version (catalog.services.price_version_bump), so a stale row is never served; the re-check then needs no
+# version (catalog.services.catalogue_version_bump), so a stale row is never served; the re-check then needs no
 # query for parts it has seen. Rows are shared between requests and must be treated as read-only.
 _PART_CACHE: dict[tuple[int, str], Part] = {}
 PART_CACHE_MAX = 20_000
@@ -259,7 +259,7 @@ PART_CACHE_MAX = 20_000
 def parts_by_slug(slugs) -> dict[str, Part]:
     if not slugs:
         return {}
-    version = price_version()
+    version = catalogue_version()
     found = {slug: _PART_CACHE.get((version, slug)) for slug in slugs}
     missing = [slug for slug, part in found.items() if part is None]
     if missing:

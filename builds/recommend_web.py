@@ -63,9 +63,9 @@ def _price(part, mode: str, rate: Decimal) -> tuple[float | None, str | None]:
 
 def catalogue(mode: str, currency: str) -> dict[str, list[search.Offer]]:
     """Curated, current parts as offers priced for this mode and currency (cached per catalogue version)."""
-    from catalog.services import exchange_rates, price_version
+    from catalog.services import catalogue_version, exchange_rates
 
-    key = (price_version(), mode, currency)
+    key = (catalogue_version(), mode, currency)
     hit = _CATALOGUE.get(key)
     if hit is not None:
         return hit

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from builds.inputs import Line, rig_from_lines
 from catalog.engine import specs as engine
 from catalog.engine.checks import check
-from catalog.services import price_version
+from catalog.services import catalogue_version
 
 REPORT_TTL_S = 600
 
@@ -31,7 +31,7 @@ def content_key(lines: list[Line], context: engine.Context) -> str:
 
 def report_key(lines: list[Line], context: engine.Context) -> str:
     """Identifies a report: the build's content and the catalogue version."""
-    return f"{price_version()}:{content_key(lines, context)}"
+    return f"{catalogue_version()}:{content_key(lines, context)}"
 
 
 def report_for(lines: list[Line], context: engine.Context) -> dict:

@@ -2,7 +2,6 @@
 history of who changed what (django-simple-history), retire instead of delete."""
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils import timezone
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
@@ -11,10 +10,10 @@ from catalog import models
 from catalog.prices_csv import PriceQuoteResource
 from catalog.services import (
     exchange_rates,
+    exchange_rates_forget,
     part_price_refresh,
     part_retire,
     price_is_stale,
-    price_version_bump,
 )
 
 
@@ -54,7 +53,6 @@ class LaneRuleInline(admin.TabularInline):
 def retire_parts(modeladmin, request, queryset):
     for part in queryset:
         part_retire(part=part)
-    transaction.on_commit(price_version_bump)
     messages.success(request, f"Retired {queryset.count()} parts.")
 
 
@@ -83,8 +81,7 @@ class PartAdmin(SimpleHistoryAdmin):
             # its old price_new_usd etc., and a change form holds the prices read before a quote landed.
             # Recompute them from the quotes onto the object before it is saved (and its history row made).
             part_price_refresh(obj)
-        super().save_model(request, obj, form, change)
-        transaction.on_commit(price_version_bump)  # cached reports and parts see the new spec
+        super().save_model(request, obj, form, change)  # the save bumps the catalogue version on commit
 
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
@@ -95,7 +92,6 @@ class PartAdmin(SimpleHistoryAdmin):
         formset.save_m2m()
         if formset.model is models.PriceQuote and instances:
             part_price_refresh(form.instance)
-            price_version_bump()
 
     def has_delete_permission(self, request, obj=None):
         # Parts are retired, never deleted, while any build uses them (BuildItem.part is PROTECT too).
@@ -154,7 +150,6 @@ class PriceQuoteAdmin(ImportExportMixin, admin.ModelAdmin):
         obj.created_by = request.user
         super().save_model(request, obj, form, change)
         part_price_refresh(obj.part)
-        price_version_bump()
 
 
 admin.site.register(models.Part, PartAdmin)
@@ -162,12 +157,12 @@ admin.site.register(models.Part, PartAdmin)
 
 def rates_changed(currency: str) -> None:
     """A rate was added, edited, reverted or deleted: every part quoted in that currency re-derives its
-    USD prices from its quotes with the rates as they are now, and caches keyed by the catalogue see it."""
-    price_version_bump()  # also drops the cached rates
+    USD prices from its quotes with the rates as they are now. The rate's save or delete bumps the catalogue
+    version on commit (catalog.signals), so caches keyed by it see the new prices."""
+    exchange_rates_forget()  # read the rate just written, not the cached one
     rates = exchange_rates()
     for part in models.Part.objects.filter(price_quotes__currency=currency).distinct():
         part_price_refresh(part, rates)
-    price_version_bump()
 
 
 @admin.register(models.ExchangeRate)

@@ -28,7 +28,7 @@ from catalog.models import (
     PriceQuote,
     TopologySource,
 )
-from catalog.services import part_price_refresh, price_version_bump
+from catalog.services import catalogue_bulk_write, part_price_refresh
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CURATOR_GROUP = "curator"
@@ -328,14 +328,14 @@ def curator_group() -> Group:
 
 @transaction.atomic
 def bootstrap_catalogue() -> list[str]:
-    lines = [f"exchange rates: {load_exchange_rates()} new"]
-    for category in CATEGORY_MODELS:
-        path = DATA_DIR / "parts" / f"{category}.json"
-        if path.exists():
-            created, updated = load_parts(category, read_json(path))
-            lines.append(f"{category}: {created} new, {updated} updated")
-    lines.append(f"cloud offers: {load_cloud_offers()} new")
-    lines.append(f"model presets: {load_model_presets()} new")
-    curator_group()
-    price_version_bump()
+    with catalogue_bulk_write():  # one catalogue version bump for the whole load, on commit
+        lines = [f"exchange rates: {load_exchange_rates()} new"]
+        for category in CATEGORY_MODELS:
+            path = DATA_DIR / "parts" / f"{category}.json"
+            if path.exists():
+                created, updated = load_parts(category, read_json(path))
+                lines.append(f"{category}: {created} new, {updated} updated")
+        lines.append(f"cloud offers: {load_cloud_offers()} new")
+        lines.append(f"model presets: {load_model_presets()} new")
+        curator_group()
     return lines

@@ -594,8 +594,9 @@ class ModelPreset(models.Model):
 
 
 class CatalogueVersion(models.Model):
-    """A single row, bumped by every write that changes parts, prices or rates (catalog.services). Caches of
-    parts and reports key on it; keeping it in the database makes a bump reach every worker and server."""
+    """A single row, bumped when any catalogue write commits (catalog.signals, catalog.services
+    .catalogue_changed). Caches of parts and reports key on it; keeping it in the database makes a bump
+    reach every worker and server."""
 
     number = models.PositiveBigIntegerField(default=1)
 

@@ -16,7 +16,7 @@ from import_export import fields, resources
 from import_export.widgets import DateTimeWidget, ForeignKeyWidget
 
 from catalog.models import Part, PriceQuote
-from catalog.services import part_price_refresh, price_version_bump
+from catalog.services import catalogue_changed, part_price_refresh
 
 CSV_COLUMNS = ["part", "amount", "currency", "condition", "source", "url", "observed_at"]
 
@@ -106,7 +106,7 @@ class PriceQuoteResource(resources.ModelResource):
         slugs = {row.get("part") for row in dataset.dict}
         for part in Part.objects.filter(slug__in=slugs):
             part_price_refresh(part)
-        price_version_bump()
+        catalogue_changed()
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Catalogue write paths: price quotes (append-only), derived prices, currency conversion, retiring parts."""
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,35 +16,71 @@ from django.utils import timezone
 from catalog.models import CatalogueVersion, Condition, Currency, ExchangeRate, Gpu, Part, PriceQuote
 
 CENT = Decimal("0.01")
-PRICE_VERSION_KEY = "catalog:price_version"
+CATALOGUE_VERSION_KEY = "catalog:version"
+RATES_KEY = "catalog:rates"
 VERSION_TTL_S = 2
 
 
-def price_version() -> int:
-    """The catalogue version that cached parts and reports are keyed by. Read from the database at most
-    every VERSION_TTL_S seconds per process, so a bump anywhere is seen everywhere within that time."""
-    version = cache.get(PRICE_VERSION_KEY)
+def catalogue_version() -> int:
+    """The version of the whole catalogue (parts, specs, slots, quotes, rates, cloud offers, presets) that
+    cached parts and reports are keyed by. Read from the database at most every VERSION_TTL_S seconds per
+    process, so a bump anywhere is seen everywhere within that time."""
+    version = cache.get(CATALOGUE_VERSION_KEY)
     if version is None:
         version = CatalogueVersion.objects.filter(pk=1).values_list("number", flat=True).first() or 0
-        cache.set(PRICE_VERSION_KEY, version, VERSION_TTL_S)
+        cache.set(CATALOGUE_VERSION_KEY, version, VERSION_TTL_S)
     return version
 
 
-def price_version_bump() -> None:
+def catalogue_version_bump() -> None:
+    """Bump the version now. Writers call catalogue_changed() instead, which bumps once on commit."""
     if not CatalogueVersion.objects.filter(pk=1).update(number=F("number") + 1):
         CatalogueVersion.objects.get_or_create(pk=1, defaults={"number": 2})
-    cache.delete(PRICE_VERSION_KEY)
-    cache.delete("catalog:rates")
+    cache.delete(CATALOGUE_VERSION_KEY)
+    cache.delete(RATES_KEY)
+
+
+def catalogue_changed(using: str | None = None) -> None:
+    """The catalogue changed: bump its version when the current transaction commits (at once outside one),
+    so no cache is keyed by a version whose rows could still roll back. Every catalogue model's save and
+    delete calls this (catalog.signals) unless inside catalogue_bulk_write(); writes that send no signal
+    (update(), bulk_create, raw SQL) call it themselves."""
+    transaction.on_commit(catalogue_version_bump, using=using)
+
+
+_bulk = threading.local()
+
+
+def in_catalogue_bulk_write() -> bool:
+    return getattr(_bulk, "depth", 0) > 0
+
+
+@contextmanager
+def catalogue_bulk_write(using: str | None = None):
+    """Many catalogue writes, one bump: the saves inside schedule no bump each (catalog.signals), and one
+    is scheduled when the block ends (the bootstrap and the importers write thousands of rows)."""
+    _bulk.depth = getattr(_bulk, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _bulk.depth -= 1
+        if not _bulk.depth:
+            catalogue_changed(using)
+
+
+def exchange_rates_forget() -> None:
+    """Drop the cached rates at once, so this transaction re-reads a rate it has just written."""
+    cache.delete(RATES_KEY)
 
 
 def exchange_rates() -> dict[str, Decimal]:
     """Latest curated rate per currency, as units of that currency per 1 USD."""
-    rates = cache.get("catalog:rates")
+    rates = cache.get(RATES_KEY)
     if rates is None:
         rates = {Currency.USD.value: Decimal(1)}
         for rate in ExchangeRate.objects.order_by("observed_at"):
             rates[rate.currency] = rate.per_usd  # oldest first: the newest rate wins
-        cache.set("catalog:rates", rates, 300)
+        cache.set(RATES_KEY, rates, 300)
     return rates
 
 
@@ -122,8 +160,7 @@ def price_quote_add(
     quote.save()
     # Lock the part row so concurrent quotes derive the price one after the other (no lost update).
     locked = Part.objects.select_for_update().get(pk=part.pk)
-    part_price_refresh(locked)
-    transaction.on_commit(price_version_bump)
+    part_price_refresh(locked)  # its update() sends no signal; the quote's save has called catalogue_changed
     return quote
 
 
@@ -137,6 +174,7 @@ def price_is_stale(part: Part, now=None) -> bool:
 @transaction.atomic
 def part_retire(*, part: Part) -> Part:
     Part.objects.filter(pk=part.pk).update(retired=True)
+    catalogue_changed()  # update() sends no signal
     part.retired = True
     return part
 

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from catalog.dmi import DEFAULT_PATH, DMI_CREDIT, DMI_URL, FirmwareIndex, derive_topology, is_intel
 from catalog.models import M2Socket, Motherboard, PcieSlot, TopologySource
-from catalog.services import price_version_bump
+from catalog.services import catalogue_bulk_write
 
 
 @dataclass
@@ -42,7 +42,7 @@ def import_board_firmware(
     index = index or FirmwareIndex.load(path)
     report = FirmwareReport()
     boards = Motherboard.objects.filter(curated=False).exclude(topology_source=TopologySource.CURATED)
-    with transaction.atomic():
+    with transaction.atomic(), catalogue_bulk_write():  # one version bump, on commit
         for board in boards.only("id", "name", "brand", "socket", "topology_source"):
             report.boards += 1
             lines = index.match(board.name, board.brand)
@@ -57,7 +57,6 @@ def import_board_firmware(
                 continue
             _write(board, topology, sorted({ln["model"] for ln in lines}))
             report.derived += 1
-        price_version_bump()
     return report
 
 

@@ -42,7 +42,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.models import CATEGORY_MODELS, Part
-from catalog.services import price_version_bump
+from catalog.services import catalogue_bulk_write
 
 OPENDB_URL = "https://github.com/buildcores/buildcores-open-db"
 OPENDB_CREDIT = "Parts data from BuildCores OpenDB (https://github.com/buildcores/buildcores-open-db), ODC-By"
@@ -727,10 +727,9 @@ def import_opendb(path: str | Path, *, ref: str | None = None) -> ImportReport:
     mapped = _dedupe(mapped, report)
     mapped.sort(key=lambda m: (m.category, m.opendb_id))
 
-    with transaction.atomic():
+    with transaction.atomic(), catalogue_bulk_write():  # one version bump on commit: caches see the rows
         _write(mapped, report)
     report.seconds = time.perf_counter() - started
-    price_version_bump()  # cached parts and reports see the imported rows
     return report
 
 
