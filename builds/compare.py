@@ -94,9 +94,7 @@ def compare_context(share_ids: list[str]) -> dict:
             [(k, keyed[k]) for k in ("VRAM", "BF16 TFLOPS (dense)", "Wall draw", "Price (new, USD)")],
             [c["build"].name for c in columns],
         )
-    examples = Build.objects.filter(visibility__in=["featured", "public"]).order_by("-visibility", "name")[
-        :12
-    ]
+    examples = Build.objects.listed().order_by("-visibility", "name")[:12]
     return {
         "columns": columns,
         "category_rows": category_rows,

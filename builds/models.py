@@ -21,6 +21,20 @@ class Visibility(models.TextChoices):
     FEATURED = "featured"
 
 
+class BuildQuerySet(models.QuerySet):
+    def featured(self):
+        """The curated example builds (home page, /plan/)."""
+        return self.filter(visibility=Visibility.FEATURED)
+
+    def public(self):
+        """Builds their owners made public (the home page's recent list); featured ones are not included."""
+        return self.filter(visibility=Visibility.PUBLIC)
+
+    def listed(self):
+        """Every build that may appear in a list: featured or public (unlisted ones only by their link)."""
+        return self.filter(visibility__in=[Visibility.FEATURED, Visibility.PUBLIC])
+
+
 class Build(models.Model):
     share_id = models.CharField(max_length=32, unique=True, default=new_share_id, editable=False)
     name = models.CharField(max_length=200)
@@ -42,6 +56,8 @@ class Build(models.Model):
     revision_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BuildQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]
