@@ -102,6 +102,7 @@ class Offer:
     price: float | None  # None: no price in the catalogue for the price mode asked
     condition: str | None = None  # "new" | "used" (which quote the price is)
     engine_price: float | None = None  # what POST /api/v1/check passes to the engine (USD, new else used)
+    price_observed: str | None = None  # ISO date of the quote the price comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -969,6 +970,7 @@ def rig_dict(search: Search, ev: Evaluated, label: str) -> dict:
                 "power_limit_w": line.get("power_limit_w"),
                 "unit_price": offer.price if offer else None,
                 "condition": offer.condition if offer else None,
+                "price_observed_at": offer.price_observed if offer else None,
                 "owned": owned_q,
             }
         )

@@ -73,6 +73,7 @@ def catalogue(mode: str, currency: str) -> dict[str, list[search.Offer]]:
     if currency not in rates:
         raise InputError("budget.currency", f"no exchange rate for {currency}")
     rate = Decimal(rates[currency])
+    observed = _quote_dates()
     out: dict[str, list[search.Offer]] = {}
     for category in CATEGORIES:
         offers = []
@@ -88,6 +89,7 @@ def catalogue(mode: str, currency: str) -> dict[str, list[search.Offer]]:
                     price=price,
                     condition=condition,
                     engine_price=float(engine_price) if engine_price is not None else None,
+                    price_observed=observed.get((part.pk, condition)) if condition else None,
                 )
             )
         out[category] = offers
@@ -95,6 +97,43 @@ def catalogue(mode: str, currency: str) -> dict[str, list[search.Offer]]:
         _CATALOGUE.clear()
     _CATALOGUE[key] = out
     return out
+
+
+def _quote_dates() -> dict[tuple[int, str], str]:
+    """(part id, condition) -> date of the newest quote (what price_new_usd / price_used_usd come from)."""
+    from django.db.models import Max
+
+    from catalog.models import PriceQuote
+
+    rows = (
+        PriceQuote.objects.filter(part__curated=True)
+        .order_by()
+        .values("part_id", "condition")
+        .annotate(newest=Max("observed_at"))
+    )
+    return {(r["part_id"], r["condition"]): r["newest"].date().isoformat() for r in rows if r["newest"]}
+
+
+def stale_note(rigs: list[dict]) -> str | None:
+    """Say which prices in the recommended rigs are older than the catalogue's staleness limit."""
+    from datetime import date, timedelta
+
+    from django.conf import settings
+
+    limit = date.today() - timedelta(days=settings.RIGSITE_PRICE_STALE_DAYS)
+    found = {
+        (p["category"] != "gpu", f"{p['name']} ({p['condition']}, {p['price_observed_at']})")
+        for rig in rigs
+        for p in rig["parts"]
+        if p.get("price_observed_at") and date.fromisoformat(p["price_observed_at"]) < limit
+    }
+    old = [text for _, text in sorted(found)]  # the GPUs first: they are most of the price
+    if not old:
+        return None
+    return (
+        f"{len(old)} price(s) in these rigs are older than {settings.RIGSITE_PRICE_STALE_DAYS} days (launch "
+        f"prices or old quotes; today's may differ): {'; '.join(old[:6])}{' ...' if len(old) > 6 else ''}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -239,6 +278,9 @@ def run(body: dict) -> dict:
         raise InputError(exc.field, exc.message) from None
     out = asdict(result)
     out["notes"] = notes + out["notes"]
+    stale = stale_note(out["rigs"])
+    if stale:
+        out["notes"].append(stale)
     for rig in out["rigs"]:
         rig["findings"] = check_findings(rig)
         rig["configurator_url"] = configurator_url(rig)
