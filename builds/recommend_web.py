@@ -158,7 +158,10 @@ def _engine_workloads(raw: list[dict]) -> tuple[list[dict], list[str]]:
             return items, notes
         except engine.SpecError as exc:
             field = exc.field
-            index = int(field.split("[", 1)[1].split("]", 1)[0])
+            try:
+                index = int(field.split("[", 1)[1].split("]", 1)[0])
+            except (IndexError, ValueError):
+                raise InputError(field.replace("context.", ""), exc.message) from None
             key = field.rsplit(".", 1)[-1]
             if key == "runtime" and "runtime" in items[index] and exc.message == "unknown field":
                 notes.append(f"workloads[{index}].runtime: not modelled by this estimator yet; ignored")

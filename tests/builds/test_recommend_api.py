@@ -4,6 +4,8 @@ rigs that POST /api/v1/check reproduces exactly, the five seed authors' situatio
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from builds.models import Build
 from catalog.bootstrap import DATA_DIR, load_exchange_rates, load_model_presets, load_parts, read_json
@@ -330,3 +332,54 @@ def test_page_form_chart_configurator_link_and_save(client, catalogue):
     build = Build.objects.latest("id")
     assert build.items.count() == len(json.loads(rig_json)["parts"])
     assert client.post("/recommend/save/", {"rig": "{not json"}).status_code == 400
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10**6) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = {
+    "workloads": st.one_of(
+        JSON,
+        st.lists(
+            st.fixed_dictionaries(
+                {"model": st.sampled_from(["llama-3.1-8b", "llama-3.1-70b", "nope"]) | JSON},
+                optional={
+                    "method": st.sampled_from(["inference", "lora", "qlora", "full"]) | JSON,
+                    "precision": st.sampled_from(["bf16", "q4", "nf4", "amp"]) | JSON,
+                    "runtime": st.sampled_from(["llama.cpp", "vllm", "hf"]) | JSON,
+                    "seq_len": st.integers(-5, 200_000) | JSON,
+                    "target_tokens_per_s": st.floats(-1, 1e7, allow_nan=False) | JSON,
+                    "target_days": JSON,
+                    "train_tokens": JSON,
+                },
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+    ),
+    "budget": JSON | st.fixed_dictionaries({"amount": st.integers(-5, 10**7) | JSON, "currency": JSON}),
+    "prices": st.sampled_from(["new", "used", "any"]) | JSON,
+    "circuit": st.sampled_from(["120v-15a", "230v-16a"]) | JSON,
+    "max_gpus": st.integers(-1, 10) | JSON,
+    "enclosure": st.sampled_from(["case", "open_frame", "any"]) | JSON,
+    "owned": JSON | st.lists(st.fixed_dictionaries({"slug": JSON, "quantity": JSON}), max_size=2),
+    "value_per": st.sampled_from(["currency", "watt"]) | JSON,
+}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(body=st.fixed_dictionaries({}, optional=FIELDS))
+def test_fuzzed_bodies_answer_200_or_a_400_naming_a_field(client, catalogue, body):
+    response = post(client, "/api/v1/recommend", body)
+    assert response.status_code in (200, 400), (body, response.content[:300])
+    if response.status_code == 400:
+        assert response.json()["error"]["field"]
+    else:
+        for rig in response.json()["rigs"]:
+            assert not [f for f in rig["findings"] if f["severity"] == "error"]
