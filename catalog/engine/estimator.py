@@ -467,7 +467,9 @@ def _phase(**parts: float) -> dict[str, float]:
 def _inference(arch: ModelArch, req: EstimateRequest) -> tuple[list[tuple[str, dict]], float, float, list]:
     notes: list[str] = []
     g = req.gpus
-    parallel = req.parallel or "tensor"
+    # transformers across GPUs: device_map="auto" places layers one after another (accelerate's big-model
+    # inference), what most people run; tensor parallel (tp_plan) only when asked
+    parallel = req.parallel or "pipeline"
     w_total = weight_bytes(arch, req.precision)
     b = req.batch
     kv_tok = arch.kv_bytes_per_token()
@@ -786,7 +788,7 @@ def _resolved_parallel(req: EstimateRequest) -> str | None:
     if req.method == "inference":
         if req.gpus == 1:
             return None
-        return req.parallel or ("pipeline" if req.resolved_runtime == "llama.cpp" else "tensor")
+        return req.parallel or ("tensor" if req.resolved_runtime == "vllm" else "pipeline")
     if req.resolved_runtime == "fsdp_qlora":
         return req.parallel or "fsdp"
     return req.parallel or ("zero3" if req.gpus > 1 or req.offload != "none" else None)
@@ -1296,7 +1298,7 @@ def _resolve_decode(runtime: str | None, precision: str, n: int, parallel: str |
     if rt == "vllm":
         return rt, "tensor"
     if parallel is None:
-        parallel = "pipeline" if rt == "llama.cpp" else "tensor"
+        parallel = "pipeline"  # llama.cpp's layer split, transformers' device_map="auto"
     return rt, parallel
 
 

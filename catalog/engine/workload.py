@@ -201,7 +201,8 @@ def _plan(arch: ModelArch, w: _Workload, gpus: _Gpus, ram: float | None) -> tupl
                     continue  # vLLM's tensor parallel needs the heads to divide
                 parallel = "tensor"
             else:
-                parallel = w.parallel or ("tensor" if even else "pipeline")
+                # transformers: device_map="auto" splits layers across the cards (tensor parallel when asked)
+                parallel = w.parallel or "pipeline"
             candidates.append((req(n, parallel, "none"), FITS))
         if not candidates:
             candidates.append((req(1, None, "none"), FITS))

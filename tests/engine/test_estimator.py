@@ -301,8 +301,8 @@ def test_decode_slows_with_context_and_tensor_split_pays_for_links():
     short = decode_tokens_per_s(arch, "bf16", RTX4090_BW, context=512)
     long = decode_tokens_per_s(arch, "bf16", RTX4090_BW, context=65536)
     assert long.expected < short.expected
-    fast_link = decode_tokens_per_s(arch, "bf16", RTX4090_BW, n_gpus=2, link_gbps=31.5)
-    slow_link = decode_tokens_per_s(arch, "bf16", RTX4090_BW, n_gpus=2, link_gbps=0.985)
+    fast_link = decode_tokens_per_s(arch, "bf16", RTX4090_BW, n_gpus=2, link_gbps=31.5, parallel="tensor")
+    slow_link = decode_tokens_per_s(arch, "bf16", RTX4090_BW, n_gpus=2, link_gbps=0.985, parallel="tensor")
     assert fast_link.expected > short.expected
     assert slow_link.expected < fast_link.expected
 

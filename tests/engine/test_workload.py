@@ -147,9 +147,10 @@ def test_requested_inference_picks_fewest_gpus_and_reports_speed():
     assert findings == []
     short, long = rows
     assert short["verdict"] == FITS and short["gpus_used"] == 2 and short["model"] == "qwen2.5-72b"
-    assert short["parallel"] == "tensor" and short["speed"]["unit"] == "tokens/s"
-    # 64 heads / 8 kv heads do not split over 3 GPUs: the longer context takes 3 cards split by layers
-    assert long["verdict"] == FITS and long["gpus_used"] == 3 and long["parallel"] == "pipeline"
+    # transformers across GPUs: device_map="auto" splits the layers (what most people run)
+    assert short["parallel"] == "pipeline" and short["speed"]["unit"] == "tokens/s"
+    assert "one after another" in short["speed"]["assumption"]
+    assert long["verdict"] == FITS and long["gpus_used"] >= 2 and long["parallel"] == "pipeline"
 
 
 def test_invalid_requested_workload_is_reported_not_raised():
