@@ -980,9 +980,27 @@ def rig_dict(search: Search, ev: Evaluated, label: str) -> dict:
             value = round(ev.score / ev.wall_w, 4)
         elif ev.rig.cost[1] > 0:
             value = round(ev.score / ev.rig.cost[1], 5)
+    notes = []
+    g = ev.rig.gpu
+    if g.power_limit_w:
+        notes.append(
+            f"GPUs power-limited to {g.power_limit_w:.0f} W (nvidia-smi -pl): training keeps about "
+            f"{g.speed_kept:.0%} of its speed (engine power curve); decode speed is taken as unchanged"
+        )
+    if ev.rig.risers:
+        notes.append(
+            f"{ev.rig.risers} GPU(s) on PCIe riser cables"
+            + (" (one mounted vertically in the case)" if ev.rig.mode == "case" else "")
+        )
+    if "radeon" in g.offer.name.lower() or g.offer.slug.startswith("amd-"):  # a name test: no vendor field
+        notes.append(
+            "AMD GPU: runs on ROCm, not CUDA; the speed model is calibrated on NVIDIA cards, and some runtimes "
+            "(bitsandbytes QLoRA, some vLLM kernels) support ROCm only partly"
+        )
     return {
         "label": label,
         "summary": f"{ev.rig.gpu.label}, {ev.rig.cpu.name}, {ev.rig.board.name}",
+        "notes": notes,
         "parts": parts,
         "context": {k: v for k, v in search.context_data.items()},
         "price": price,
