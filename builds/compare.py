@@ -15,6 +15,78 @@ def lanes_per_gpu(report: dict) -> str:
     return " / ".join(widths) or "—"
 
 
+# Which way is better, per figure row (issue 15, item 10: mark what stands out, not every row): more VRAM,
+# compute, RAM, link width and fitting workloads; less power, heat, money and problems.
+BETTER = {
+    "VRAM": "high",
+    "BF16 TFLOPS (dense)": "high",
+    "Lanes per GPU": "high",
+    "Sustained power": "low",
+    "Transient peak": "low",
+    "Wall draw": "low",
+    "Circuit use": "low",
+    "Case air rise": "low",
+    "System RAM": "high",
+    "Price (new, USD)": "low",
+    "Price per GB VRAM": "low",
+    "Price per TFLOP": "low",
+    "Electricity per year": "low",
+    "Problems": "low",
+    "Workloads that fit": "high",
+}
+
+
+def plain_number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def narrowest_link(value) -> float | None:
+    """'x16 / x8' ranks by its narrowest link (8); '?' or '—' is not ranked."""
+    widths = [float(w[1:]) for w in str(value).split(" / ") if w.startswith("x") and w[1:].isdigit()]
+    return min(widths) if widths and "?" not in str(value) else None
+
+
+RANK_KEY = {"Lanes per GPU": narrowest_link}
+# The chart's rows: figure label, and the label drawn (with its unit).
+CHART_ROWS = [
+    ("VRAM", "VRAM (GB)"),
+    ("BF16 TFLOPS (dense)", "BF16 TFLOPS (dense)"),
+    ("Wall draw", "Wall draw (W)"),
+    ("Price (new, USD)", "Price (new, USD)"),
+]
+
+
+def standout_marks(shown: list[str], numbers: list[float | None], better: str | None) -> list[str]:
+    """'best' and 'worst' for the cells that stand out in a row, '' elsewhere. A figure stands out when it
+    is the row's extreme and no other build shows the same (as printed): with three builds of which two tie
+    for the best, only the worst is marked; when every build shows the same, nothing is."""
+    marks = [""] * len(shown)
+    ranked = [(n, text) for n, text in zip(numbers, shown, strict=True) if n is not None]
+    if better is None or len({text for _, text in ranked}) < 2:
+        return marks
+    high, low = max(n for n, _ in ranked), min(n for n, _ in ranked)
+    best, worst = (high, low) if better == "high" else (low, high)
+    for mark, target in (("best", best), ("worst", worst)):
+        holders = [i for i, n in enumerate(numbers) if n == target]
+        if len(holders) == 1 and shown.count(shown[holders[0]]) == 1:
+            marks[holders[0]] = mark
+    return marks
+
+
+def odd_one_out(cells: list[list[str]]) -> list[str]:
+    """For part rows: with three or more builds, 'differs' on the one build whose parts differ from all the
+    others (which agree); with two, on both when they differ. Otherwise nothing: no row lit up wholesale."""
+    keys = [tuple(c) for c in cells]
+    if len(set(keys)) < 2:
+        return [""] * len(keys)
+    if len(keys) == 2:
+        return ["differs", "differs"]
+    if len(set(keys)) == 2:
+        counts = {k: keys.count(k) for k in keys}
+        return ["differs" if counts[k] == 1 else "" for k in keys]
+    return [""] * len(keys)
+
+
 def figure_rows(columns: list[dict]) -> list[dict]:
     def figure(label, getter, fmt="{:,.0f}", unit=""):
         values = [getter(c) for c in columns]
@@ -22,7 +94,17 @@ def figure_rows(columns: list[dict]) -> list[dict]:
             ("—" if v is None else (fmt.format(v) if isinstance(v, int | float) else str(v)) + unit)
             for v in values
         ]
-        return {"label": label, "values": shown, "raw": values, "differs": len(set(shown)) > 1}
+        marks = standout_marks(
+            shown, [RANK_KEY.get(label, plain_number)(v) for v in values], BETTER.get(label)
+        )
+        cells = [{"text": text, "mark": mark} for text, mark in zip(shown, marks, strict=True)]
+        return {
+            "label": label,
+            "values": shown,
+            "raw": values,
+            "differs": len(set(shown)) > 1,
+            "cells": cells,
+        }
 
     return [
         figure("VRAM", lambda c: c["report"]["capacity"].get("vram_gb"), unit=" GB"),
@@ -84,14 +166,19 @@ def compare_context(share_ids: list[str]) -> dict:
         ]
         if any(cells):
             category_rows.append(
-                {"label": label, "cells": cells, "differs": len({tuple(x) for x in cells}) > 1}
+                {
+                    "label": label,
+                    "cells": cells,
+                    "differs": len({tuple(x) for x in cells}) > 1,
+                    "marked": list(zip(cells, odd_one_out(cells), strict=True)),
+                }
             )
     figures = figure_rows(columns) if columns else []
     chart = ""
     if len(columns) >= 2:
         keyed = {f["label"]: f["raw"] for f in figures}
         chart = compare_bars_svg(
-            [(k, keyed[k]) for k in ("VRAM", "BF16 TFLOPS (dense)", "Wall draw", "Price (new, USD)")],
+            [(shown, keyed[k]) for k, shown in CHART_ROWS],
             [c["build"].name for c in columns],
         )
     examples = Build.objects.listed().order_by("-visibility", "name")[:12]
