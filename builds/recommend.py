@@ -1204,6 +1204,39 @@ def explain(
             )
         if len(out) >= 8:
             break
+    # Then the obvious alternatives within the budget that cost more than the cheapest: say which ones the
+    # circuit rules out at any power limit (a necessary condition: no engine check needed).
+    ctx = search.context
+    cpu_w = min(
+        ((c.spec.ppt_w or c.spec.tdp_w or CPU_FALLBACK_W) for c in search.offers("cpu")),
+        default=CPU_FALLBACK_W,
+    )
+    extra = 0
+    models: set[str] = {slug for slug, _ in seen}
+    for g in sorted(gpus, key=lambda g: (g.cost, g.offer.slug, g.count)):
+        key = (g.offer.slug, g.count)
+        if key in seen or g.offer.slug in models or extra >= 5:
+            continue  # the fewest cards of each model that hold the workloads: the obvious option
+        if budget is not None and g.cost[1] > budget:
+            continue
+        models.add(g.offer.slug)
+        if chosen is not None and key == (chosen.rig.gpu.offer.slug, chosen.rig.gpu.count):
+            continue
+        seen.add(key)
+        reason = search.why.get(key)
+        if reason is not None and reason[0] >= 2:
+            out.append(reason[1] + ".")
+            extra += 1
+            continue
+        board = g.offer.spec.board_power_w or 0.0
+        lowest = 5.0 * round(board * POWER_LIMIT_FRACTIONS[-1] / 5.0) * g.count
+        if board and (lowest + cpu_w + BOARD_W) / MAX_EFFICIENCY > ctx.circuit_limit_w:
+            out.append(
+                f"{g.count}x {g.offer.name} would fit the memory but not your {ctx.circuit_volts:g} V / "
+                f"{ctx.circuit_amps:g} A circuit ({ctx.circuit_limit_w:,.0f} W continuous) with any PSU in the "
+                f"catalogue, even power-limited to {POWER_LIMIT_FRACTIONS[-1]:.0%}."
+            )
+            extra += 1
     rej = search.stats.rejections
     for key in ("memory", "target", "unpriced"):
         for text in rej.get(key, [])[:2]:

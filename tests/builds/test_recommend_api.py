@@ -197,6 +197,23 @@ def test_nothing_fits_names_what_to_relax(client, catalogue):
     assert out["closest"] is not None
 
 
+def test_why_not_says_the_circuit_rules_out_two_3090s(client, catalogue):
+    body = {
+        "workloads": [{"model": "llama-3.1-70b", "method": "inference", "precision": "q4", "seq_len": 4096}],
+        "budget": {"amount": 6000, "currency": "USD"},
+        "prices": "used",
+        "circuit": {"volts": 120, "amps": 7},  # 672 W continuous
+    }
+    out = recommend(client, body)
+    text = " ".join(out["why_not"])
+    assert "RTX 3090" in text and "would fit the memory but not your 120 V / 7 A circuit" in text, out[
+        "why_not"
+    ]
+    for rig in out["rigs"]:
+        assert rig["wall_w"] <= 120 * 7 * 0.8
+        assert_reproduced_by_check(client, rig)
+
+
 # The five seed authors' situations (budgets, circuits and goals from their posts in ../shared/seeds/).
 SEEDS = {
     # 000 Yue Shui: "total budget is around 40,000 RMB", 220 V / 10 A (China), 70B at 4-bit and ZeRO-3 + CPU
