@@ -66,6 +66,7 @@ def test_schema_is_served_and_describes_every_endpoint(client):
         "/api/v1/estimate",
         "/api/v1/builds",
         "/api/v1/builds/{share_id}",
+        "/api/v1/recommend",
     }
 
 
