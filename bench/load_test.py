@@ -302,6 +302,13 @@ def write_summary(server_tracebacks: int | None, import_seconds: int | None, par
     for source in (single, load):
         for b in (source or {}).get("budgets", []):
             out.append(f"| {b['budget']} | {b['measured']} | {mark(b['pass'])} |")
+    parts_ratio = load_json("parts_list_ratio.json")  # bench/parts_list_ratio.py (issue 15, item 13)
+    if parts_ratio:
+        out.append(
+            f"| parts list: {parts_ratio['budget']} (SQLite, curated catalogue, in-process) | "
+            f"{parts_ratio['ratio']}x ({parts_ratio['list_ms']} ms against {parts_ratio['floor_ms']} ms) | "
+            f"{mark(parts_ratio['passed'])} |"
+        )
     if estimator:
         out += [
             "",

@@ -30,7 +30,11 @@ RESULTS = ROOT / "bench" / "results"
 BUDGET_RATIO = 20.0
 FLOOR_PATH = "/no-such-page/"
 LIST_PATH = "/parts/gpu/?sort=price_per_gb"
-OTHER_PATHS = ["/parts/gpu/", "/parts/gpu/?sort=-price_per_tflop&vram_min=20", "/parts/motherboard/?sort=name"]
+OTHER_PATHS = [
+    "/parts/gpu/",
+    "/parts/gpu/?sort=-price_per_tflop&vram_min=20",
+    "/parts/motherboard/?sort=name",
+]
 
 
 def setup_django() -> Path:
@@ -88,6 +92,8 @@ def measure(samples: int) -> dict:
         "ratio": round(ratio, 2),
         "budget_ratio": BUDGET_RATIO,
         "passed": ratio <= BUDGET_RATIO,
+        "list_ms": round(median[LIST_PATH], 3),
+        "floor_ms": round(median[FLOOR_PATH], 3),
         "curated_gpus": gpus,
         "samples_per_page": samples,
         "median_ms": {p: round(m, 3) for p, m in median.items()},
