@@ -387,10 +387,12 @@ def power_bars_svg(report: dict) -> str:
     block, y = text_lines(2, y, wrap(f"Wall: {circuit}", WIDTH - 4, "svg-label"), "svg-label")
     rows.append(block)
     top = y - 10
+    limit_x = round(BAR_W * limit / scale + 2, 1)  # the circuit's continuous limit, marked like a peak
     rows.append(
         format_html(
             '<rect x="2" y="{}" width="{}" height="{}" class="svg-track"></rect>'
-            '<rect x="2" y="{}" width="{}" height="{}" class="{}"></rect>',
+            '<rect x="2" y="{}" width="{}" height="{}" class="{}"><title>wall draw {} W</title></rect>'
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" class="svg-transient"><title>circuit limit {} W</title></line>',
             top,
             round(BAR_W * limit / scale, 1),
             BAR_H,
@@ -398,6 +400,12 @@ def power_bars_svg(report: dict) -> str:
             round(BAR_W * wall / scale, 1),
             BAR_H,
             css,
+            round(wall),
+            limit_x,
+            top - 3,
+            limit_x,
+            top + BAR_H + 3,
+            round(limit),
         )
     )
     figures = (
