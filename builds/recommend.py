@@ -837,7 +837,8 @@ class Search:
             if not self._joint_ok(options, cpu):
                 continue
             dead_key = self._dead_key(g, board, risers, options)
-            if dead_key in self.dead:
+            power_key = self._power_key(g, cpu, options)
+            if dead_key in self.dead or power_key in self.dead:
                 continue
             if self.stats.checks - start_checks >= limit or self.stats.checks >= self.req.max_checks * 2:
                 if max_checks is None:  # the main search, not a per-GPU probe for fastest / best value
@@ -848,9 +849,11 @@ class Search:
             if ev.valid and (accept is None or accept(ev)):
                 return ev, failed
             failed.append(ev)
-            codes = {f.code for f in ev.report.findings if f.severity is Severity.ERROR}
+            codes = {f.code for f in ev.report.findings if f.severity is Severity.ERROR or f.code in BLOCKING}
             if codes & PLACEMENT_CODES:
                 self.dead.add(dead_key)
+            if codes & POWER_CODES:
+                self.dead.add(power_key)
             for reason in ev.reasons[:1]:
                 self.stats.reject(reason.split(":", 1)[0], f"{g.label} on {board.name}: {reason}")
                 self.note_why(g, 3, self._engine_why(ev, reason))
@@ -872,6 +875,25 @@ class Search:
                 f"({ev.rig.board.name}: {message})"
             )
         return f"{g.count}x {g.offer.name} would fit the memory but the engine refused the rig: {reason}"
+
+    @staticmethod
+    def _power_key(g: GpuCandidate, cpu: Offer, options: tuple[Option, ...]) -> tuple:
+        """What the engine's power figures depend on: the GPUs and their limit, the CPU, the PSU units, the
+        memory modules and the drives (the board counts the same whichever it is)."""
+        psu = next((o.lines[0] for o in options if o.tag == "psu"), None)
+        mem = next((o.lines[0] for o in options if o.tag == "memory"), None)
+        drive = next((o.lines[0] for o in options if o.tag == "storage"), None)
+        modules = (mem[0].spec.modules or 1) * mem[1] if mem else 0
+        return (
+            "power",
+            g.offer.slug,
+            g.count,
+            g.power_limit_w,
+            cpu.slug,
+            (psu[0].slug, psu[1]) if psu else None,
+            modules,
+            (drive[0].spec.interface, drive[1]) if drive else None,
+        )
 
     @staticmethod
     def _dead_key(g: GpuCandidate, board: Offer, risers: int, options: tuple[Option, ...]) -> tuple:
@@ -911,6 +933,17 @@ def _connectors_possible(g: GpuSpec, count: int, p: PsuSpec, q: int) -> bool:
 # Error codes whose cause is the GPUs' placement on the board (same GPUs, board, risers and case rows give
 # the same placement whatever the PSU, RAM, drive or cooler): one failure rules out every such combination.
 PLACEMENT_CODES = frozenset({"GPU_SLOT_OBSTRUCTED", "SLOTS_EXHAUSTED"})
+# Codes that depend only on the power figures (see Search._power_key): one failure rules out every
+# combination with the same GPUs, limit, CPU, PSU units, memory modules and drives.
+POWER_CODES = frozenset(
+    {
+        "PSU_INSUFFICIENT",
+        "PSU_HEADROOM_LOW",
+        "TRANSIENT_RISK",
+        "PSU_CONNECTORS_INSUFFICIENT",
+        "CIRCUIT_OVERLOAD",
+    }
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1193,7 +1226,7 @@ def explain(
         seen.add(key)
         reason = search.why.get(key)
         if reason is not None:
-            out.append(reason[1] + ".")
+            out.append(reason[1].rstrip(".") + ".")
         elif budget is not None and g.cost[1] > budget:
             out.append(f"{g.count}x {g.offer.name}: the cards alone cost more than the budget.")
         else:
@@ -1225,7 +1258,7 @@ def explain(
         seen.add(key)
         reason = search.why.get(key)
         if reason is not None and reason[0] >= 2:
-            out.append(reason[1] + ".")
+            out.append(reason[1].rstrip(".") + ".")
             extra += 1
             continue
         board = g.offer.spec.board_power_w or 0.0

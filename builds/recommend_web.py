@@ -364,6 +364,17 @@ class RecommendForm(forms.Form):
     target_tokens_per_s = forms.FloatField(
         required=False, min_value=0.01, label="Target tokens/s (inference decode, training throughput)"
     )
+    train_tokens_b = forms.FloatField(
+        required=False, min_value=0.001, max_value=1e6, label="Training: tokens (billions)"
+    )
+    target_days = forms.FloatField(
+        required=False, min_value=0.01, max_value=1e5, label="Training: days at most"
+    )
+    model_2 = forms.ChoiceField(choices=(), required=False, label="Second workload: model")
+    method_2 = forms.ChoiceField(choices=(), required=False, label="Second: method")
+    precision_2 = forms.ChoiceField(choices=(), required=False, label="Second: precision")
+    seq_len_2 = forms.IntegerField(min_value=128, max_value=131072, required=False, label="Second: context")
+    target_tokens_per_s_2 = forms.FloatField(required=False, min_value=0.01, label="Second: target tokens/s")
     budget = forms.FloatField(required=False, min_value=1, initial=3000)
     currency = forms.ChoiceField(choices=Currency.choices, initial="USD")
     prices = forms.ChoiceField(
@@ -388,34 +399,52 @@ class RecommendForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = list(ModelPreset.objects.values_list("slug", "name"))
+        self.fields["model_2"].choices = [("", "none")] + self.fields["model"].choices
+        self.fields["method_2"].choices = self.fields["method"].choices
+        self.fields["precision_2"].choices = self.fields["precision"].choices
         self.fields["circuit"].choices = CIRCUIT_CHOICES
         gpus = Gpu.objects.filter(curated=True, retired=False).order_by("name").values_list("slug", "name")
         self.fields["owned_gpu"].choices = [("", "none")] + list(gpus)
 
+    def _workload(self, suffix: str = "") -> dict | None:
+        d = self.cleaned_data
+        model = d.get(f"model{suffix}")
+        if not model:
+            return None
+        method = d.get(f"method{suffix}") or "inference"
+        precision = d.get(f"precision{suffix}") or "q4"
+        if method == "qlora":
+            precision = "nf4"
+        elif method == "lora":
+            precision = "bf16"
+        elif method == "full" and precision not in ("amp", "bf16"):
+            precision = "amp"
+        elif method == "inference" and precision == "amp":
+            precision = "bf16"
+        workload = {
+            "model": model,
+            "method": method,
+            "precision": precision,
+            "seq_len": d.get(f"seq_len{suffix}") or (8192 if method == "inference" else 2048),
+        }
+        if not suffix and d.get("runtime"):
+            workload["runtime"] = d["runtime"]
+        if d.get(f"target_tokens_per_s{suffix}"):
+            workload["target_tokens_per_s"] = d[f"target_tokens_per_s{suffix}"]
+        if not suffix and method != "inference" and d.get("target_days") and d.get("train_tokens_b"):
+            workload["target_days"] = d["target_days"]
+            workload["train_tokens"] = d["train_tokens_b"] * 1e9
+        return workload
+
     def body(self) -> dict:
         d = self.cleaned_data
-        workload = {
-            "model": d["model"],
-            "method": d["method"],
-            "precision": d["precision"],
-            "seq_len": d["seq_len"],
-        }
-        if d.get("runtime"):
-            workload["runtime"] = d["runtime"]
-        if d["method"] == "qlora":
-            workload["precision"] = "nf4"
-        elif d["method"] == "lora":
-            workload["precision"] = "bf16"
-        elif d["method"] == "full" and d["precision"] not in ("amp", "bf16"):
-            workload["precision"] = "amp"
-        if d.get("target_tokens_per_s"):
-            workload["target_tokens_per_s"] = d["target_tokens_per_s"]
+        workloads = [w for w in (self._workload(), self._workload("_2")) if w]
         circuit = d["circuit"]
         if circuit not in engine.CIRCUITS:
             volts, amps = circuit.rstrip("a").split("v-")
             circuit = {"volts": float(volts), "amps": float(amps)}
         body = {
-            "workloads": [workload],
+            "workloads": workloads,
             "prices": d["prices"],
             "circuit": circuit,
             "max_gpus": d["max_gpus"],

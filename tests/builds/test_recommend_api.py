@@ -214,6 +214,33 @@ def test_why_not_says_the_circuit_rules_out_two_3090s(client, catalogue):
         assert_reproduced_by_check(client, rig)
 
 
+def test_training_days_target_seed_001_twenty_billion_tokens_in_ten_days(client, catalogue):
+    # Sabareesh trains ~1B models from scratch; Chinchilla's 20 tokens per parameter is 20 B tokens for 1B
+    body = {
+        "workloads": [
+            {
+                "model": "llama-3.2-1b",
+                "method": "full",
+                "precision": "amp",
+                "seq_len": 2048,
+                "train_tokens": 20e9,
+                "target_days": 10,
+            }
+        ],
+        "budget": {"amount": 12000, "currency": "USD"},
+        "prices": "new",
+        "circuit": "120v-20a",
+        "enclosure": "open_frame",
+    }
+    out = recommend(client, body)
+    assert out["rigs"], out["relax"]
+    for rig in out["rigs"]:
+        w = rig["workloads"][0]
+        assert w["days"] <= 10 and w["meets_target"]
+        assert rig["price"]["amount"] <= 12000
+        assert_reproduced_by_check(client, rig)
+
+
 # The five seed authors' situations (budgets, circuits and goals from their posts in ../shared/seeds/).
 SEEDS = {
     # 000 Yue Shui: "total budget is around 40,000 RMB", 220 V / 10 A (China), 70B at 4-bit and ZeRO-3 + CPU

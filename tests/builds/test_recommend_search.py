@@ -223,6 +223,8 @@ def valid(req, parts):
             speed *= kept
         if w.target_tokens_per_s and (speed is None or speed < w.target_tokens_per_s):
             return False
+        if w.target_days and (not speed or w.train_tokens / speed / 86400 > w.target_days):
+            return False
     return True
 
 
@@ -403,3 +405,17 @@ def test_estimator_adapter_is_the_engines_workload_table():
     assert rows[0]["verdict"] == "fits" and rows[0]["speed"]["expected"] > 0
     rows_16 = R.estimate_workloads(CATALOGUE["gpu"][1].spec, 1, (INFER_8B,))
     assert rows_16[0]["verdict"] == "does_not_fit"  # 16 GB of bf16 weights on a 16 GB card
+
+
+def test_training_days_target_is_met_by_the_cheapest_valid_rig():
+    lora = {"model": "llama-3.1-8b", "method": "lora", "precision": "bf16", "seq_len": 2048}
+    one = R.estimate_workloads(CATALOGUE["gpu"][0].spec, 1, (lora,))[0]["speed"]["expected"]
+    tokens = one * 86400 * 3  # three days on one g24 at full power
+    w = R.Workload(lora, "8B LoRA", target_days=2.0, train_tokens=tokens)
+    req = request(workloads=(w,), budget=5000)
+    result = R.recommend(req, CATALOGUE)
+    assert_guarantees(req, result)
+    rig = cheapest(result)
+    assert rig is not None and rig["workloads"][0]["days"] <= 2.0
+    assert sum(p["quantity"] for p in rig["parts"] if p["category"] == "gpu") >= 2
+    assert brute_force(req, rig["price"]["amount"]) == []
