@@ -3,8 +3,8 @@ on 2 cores, one client), with the number of engine checks each request ran.
 
 In process, through Django's test client (the whole view: JSON parsing, catalogue, search, response), on a
 private SQLite database in a temporary directory that is migrated and bootstrapped with the curated catalogue
-first (so it needs neither PostgreSQL nor a server). Requests: the issue's example and the five seed authors'
-situations. The first round warms the per-process catalogue cache and is reported apart.
+first (so it needs neither PostgreSQL nor a server). Requests: the issue's example, the five seed authors'
+situations and seed 001 with a training target (20 B tokens in 10 days). The first round warms the per-process catalogue cache and is reported apart.
 Writes bench/results/recommend.json. Run: .venv/bin/python bench/recommend_bench.py [--rounds N]
 """
 
@@ -48,6 +48,12 @@ REQUESTS = {
         "workloads": [{"model": "llama-3.2-1b", "method": "full", "precision": "amp", "seq_len": 2048}],
         "budget": {"amount": 12000, "currency": "USD"}, "prices": "new", "circuit": {"volts": 120, "amps": 30},
         "max_gpus": 4, "enclosure": "open_frame",
+    },
+    "seed-001-10-days": {
+        "workloads": [{"model": "llama-3.2-1b", "method": "full", "precision": "amp", "seq_len": 2048,
+                       "train_tokens": 20e9, "target_days": 10}],
+        "budget": {"amount": 12000, "currency": "USD"}, "prices": "new", "circuit": "120v-20a",
+        "enclosure": "open_frame",
     },
     "seed-002": {
         "workloads": [
