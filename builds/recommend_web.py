@@ -318,9 +318,11 @@ def configurator_url(rig: dict) -> str:
         )
         for p in rig["parts"]
     ]
-    circuit = rig["context"]["circuit"]
-    label = circuit if isinstance(circuit, str) else f"{circuit['volts']:g}v-{circuit['amps']:g}a"
-    state = State(lines=lines, circuit=label, currency=rig["price"]["currency"])
+    from builds.state import circuit_label
+
+    state = State(
+        lines=lines, circuit=circuit_label(rig["context"]["circuit"]), currency=rig["price"]["currency"]
+    )
     return f"{reverse('build-new')}?{state.query()}"
 
 

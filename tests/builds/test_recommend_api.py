@@ -83,6 +83,25 @@ def assert_reproduced_by_check(client, rig):
     assert by_label  # the check ran the same workloads
 
 
+def assert_configurator_state(rig):
+    """The "Open in the configurator" link holds exactly the rig: every line with its placement, the circuit
+    and the currency."""
+    from django.http import QueryDict
+
+    from builds.state import circuit_value, state_from_params
+
+    url = rig["configurator_url"]
+    assert url.startswith("/builds/new/?l=")
+    state = state_from_params(QueryDict(url.split("?", 1)[1]))
+    assert state.errors == []
+    keys = ("slots", "riser", "riser_width", "psu", "power_limit_w")
+    assert [(x.slug, x.quantity, {k: v for k, v in x.placement.items() if v}) for x in state.lines] == [
+        (p["slug"], p["quantity"], {k: p[k] for k in keys if p.get(k)}) for p in rig["parts"]
+    ]
+    assert circuit_value(state.circuit) == rig["context"]["circuit"]
+    assert state.currency == rig["price"]["currency"]
+
+
 def test_issue_contract_and_check_reproduces_each_rig(client, catalogue):
     out = recommend(client, ISSUE_EXAMPLE)
     assert set(out) >= {"rigs", "considered", "why_not"}
@@ -104,7 +123,7 @@ def test_issue_contract_and_check_reproduces_each_rig(client, catalogue):
         for w in rig["workloads"]:
             assert w["tokens_per_s"] >= 15 if w["target_tokens_per_s"] else True
         assert_reproduced_by_check(client, rig)
-        assert rig["configurator_url"].startswith("/builds/new/?l=")
+        assert_configurator_state(rig)
     assert isinstance(out["why_not"], list)
 
 
@@ -322,6 +341,7 @@ def test_seed_situations(client, catalogue, key, capsys):
             assert rig["price"]["currency"] == body["budget"]["currency"]
             assert rig["price"]["amount"] <= budget
             assert_reproduced_by_check(client, rig)
+            assert_configurator_state(rig)
             lines.append(
                 f"  {rig['label']}: {rig['summary']} = {rig['price']['amount']:,.0f} "
                 f"{rig['price']['currency']} (+{rig['price']['unpriced_parts']} unpriced), "
