@@ -1,4 +1,4 @@
-"""JSON API v1 (DESIGN.md "JSON API"): check, estimate, builds. Strict validation, field-named 400s."""
+"""JSON API v1 (docs/api.md): check, estimate, builds. Strict validation, field-named 400s."""
 
 import json
 

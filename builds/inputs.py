@@ -1,7 +1,7 @@
 """Strict parsing of a build's parts (API body or configurator state) into lines, and lines into a rig.
 
 The API body is `{"parts": [{"slug", "quantity", placement...}], "inline_parts": [{"category", "name",
-"spec", "quantity", placement...}], "context": {...}, "workloads": [...]}` (DESIGN.md "JSON API").
+"spec", "quantity", placement...}], "context": {...}, "workloads": [...]}` (docs/api.md).
 Catalogue slugs are resolved in a constant number of queries.
 """
 

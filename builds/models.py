@@ -11,7 +11,7 @@ from catalog.models import Category, Currency, Part
 
 
 def new_share_id() -> str:
-    # 128 bits from the OS CSPRNG, separate from the primary key (DESIGN.md "Builds, links, safety").
+    # 128 bits from the OS CSPRNG, separate from the primary key (docs/api.md "Saved builds").
     return secrets.token_urlsafe(16)
 
 

@@ -68,7 +68,7 @@ INLINE_PART = {
         "name": {"type": "string", "maxLength": 200},
         "spec": {
             "type": "object",
-            "description": "Inline spec fields of DESIGN.md; unknown fields are rejected",
+            "description": "Spec fields of docs/catalogue-data-format.md; unknown fields are rejected",
         },
         "quantity": {"type": "integer", "minimum": 1, "maximum": 16},
     }

@@ -4,6 +4,7 @@ A line is one `l` query parameter: `<slug>*<qty>` followed by placement flags se
 `s1.4` slots per unit, `r` on a riser (`r1` an x1 extender), `p0.1` PSU unit per GPU, `w300` power limit.
 A custom part is `c:<base64url JSON {category, name, spec}>*<qty>...`. Context: `circuit`, `kwh`,
 `hours`, `cur`. Example: `?l=nvidia-geforce-rtx-4090-fe*2~s1.5&l=amd-ryzen-9-7950x*1&circuit=120v-20a`.
+The grammar, bounds and control parameters: docs/url-state.md.
 """
 
 import base64

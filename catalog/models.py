@@ -1,6 +1,6 @@
 """The parts catalogue: typed specs (units in names, NULL = unknown), board topology, prices with history.
 
-Field names match the engine's inline spec fields (../shared/DESIGN.md "Inline spec fields") so that
+Field names match the engine's inline spec fields (docs/catalogue-data-format.md, the inline `spec` of docs/api.md) so that
 catalog/specs.py can hand a row to the engine without renaming.
 """
 

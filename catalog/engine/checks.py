@@ -2,7 +2,7 @@
 
 Order: placement (lanes.place) once, then the figure builders (power, thermal, capacity, interconnect,
 cost), then every check in CHECKS. Each check is ``State -> list[Finding]``; adding one is adding a
-function to CHECKS (codes are a public contract: DESIGN.md table).
+function to CHECKS (codes are a public contract: docs/findings.md).
 """
 
 from __future__ import annotations

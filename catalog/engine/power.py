@@ -85,7 +85,7 @@ def gpu_power(u: Unit) -> tuple[float | None, float | None, bool, float]:
     assumed = s.transient_peak_w is None
     transient = board * DEFAULT_TRANSIENT_FACTOR if assumed else s.transient_peak_w
     fraction = sustained / board
-    # A power limit caps sustained and transient draw proportionally (DESIGN.md, API placement).
+    # A power limit caps sustained and transient draw proportionally (docs/api.md, placement).
     return sustained, transient * fraction, assumed, speed_kept(fraction)
 
 

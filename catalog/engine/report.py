@@ -16,7 +16,8 @@ class Severity(StrEnum):
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-# Every finding code the engine emits: code -> (severity, category, when). A public contract (DESIGN.md).
+# Every finding code the engine emits: code -> (severity, category, when). A public contract: docs/findings.md
+# (a test keeps that table equal to this registry).
 CODES: dict[str, tuple[Severity, str, str]] = {
     "SOCKET_MISMATCH": (Severity.ERROR, "fit", "CPU socket differs from the board's"),
     "MEMORY_TYPE_MISMATCH": (Severity.ERROR, "fit", "DDR4 kit on a DDR5 board, or the reverse"),

@@ -2,8 +2,8 @@
 
 Interface note. Every spec class (GpuSpec, CpuSpec, BoardSpec with PcieSlot / M2Socket / LaneRule,
 MemorySpec, StorageSpec, PsuSpec, CaseSpec, CoolerSpec, FanSpec, RiserSpec, BraceSpec) is a frozen
-dataclass whose field names are exactly the "Inline spec fields" of DESIGN.md and
-docs/catalogue-data-format.md; every field is optional and None means unknown (never 0). Lists in
+dataclass whose field names are exactly the spec fields of docs/catalogue-data-format.md
+(the inline `spec` of docs/api.md); every field is optional and None means unknown (never 0). Lists in
 the data format become tuples here. Build specs from untrusted dicts only with
 ``spec_from_dict(category, data)`` (strict: unknown field, wrong type, bool given for a number,
 NaN/inf, out-of-range values raise ``SpecError(field="gpu.vram_gb", message=...)``); the API's

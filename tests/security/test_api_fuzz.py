@@ -2,7 +2,7 @@
 
 Every generated request (valid bodies from the schema and, through schemathesis's coverage and fuzzing
 phases, invalid ones) must be answered with a 2xx or 4xx: bad input is a 400 naming the field, never a 500
-(DESIGN.md "JSON API").
+(docs/api.md "Errors").
 """
 
 import json

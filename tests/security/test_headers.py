@@ -1,5 +1,5 @@
 """Security headers, CSP nonces, templates without inline code, CSRF, admin permissions, share ids, edit
-tokens (hash only, never logged), PATCH authorisation and rate limits (DESIGN.md "Builds, links, safety").
+tokens (hash only, never logged), PATCH authorisation and rate limits (docs/api.md "Saved builds").
 
 `manage.py check --deploy` on the production settings runs in the test command (scripts/test.sh).
 """
