@@ -145,7 +145,7 @@ def markdown(build, state, report: dict, rows: list[dict]) -> str:
             f"- **{md_text(finding.get('severity'))}** {md_code(finding.get('code'))}: "
             f"{md_text(finding.get('message'))}"
         )
-    out += ["", f"Checked with Rigsite: /b/{build.share_id}/"]
+    out += ["", f"Checked with Rigsite: {build.get_absolute_url()}"]
     return "\n".join(out) + "\n"
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from catalog.models import Category, Currency, Part
 
@@ -67,7 +68,10 @@ class Build(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return f"/b/{self.share_id}/"
+        return reverse("build-detail", kwargs={"share_id": self.share_id})
+
+    def get_edit_url(self):
+        return reverse("build-edit", kwargs={"share_id": self.share_id})
 
 
 class BuildItem(models.Model):

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -92,7 +93,7 @@ def build_create_post(request):
     if not form.is_valid() or not state.lines:
         if not state.lines:
             form.add_error(None, "Add at least one part before saving.")
-        return configurator_response(request, state, "/builds/new/", {"build": None, "save_form": form})
+        return configurator_response(request, state, reverse("build-new"), {"build": None, "save_form": form})
     build, token = services.build_create(
         items=selectors.item_inputs(state.lines),
         by=request.user,
@@ -100,7 +101,7 @@ def build_create_post(request):
         currency=state.currency,
         **form.cleaned_data,
     )
-    response = HttpResponseRedirect(f"/b/{build.share_id}/edit/")
+    response = HttpResponseRedirect(build.get_edit_url())
     return remember_edit_token(request, response, build, token)
 
 
@@ -150,7 +151,7 @@ def build_edit_post(request, build: Build):
         services.build_save(
             build=build, items=selectors.item_inputs(state.lines), by=request.user, note="saved"
         )
-    return HttpResponseRedirect(f"/b/{build.share_id}/")
+    return HttpResponseRedirect(build.get_absolute_url())
 
 
 def edited_context(build: Build, state: State) -> dict:
@@ -239,9 +240,15 @@ def build_custom_part(request):
 
 
 def safe_base_path(base_path: str) -> str:
-    if base_path.startswith("/b/") and base_path.endswith("/edit/") and base_path.count("/") == 4:
-        return base_path
-    return "/builds/new/"
+    """The configurator a picker or custom-part form came from: a build's edit page, else the new-build
+    page (a client-given path is only ever reused as one of those two)."""
+    try:
+        match = resolve(base_path)
+    except Resolver404:
+        match = None
+    if match is not None and match.url_name == "build-edit":
+        return reverse("build-edit", kwargs=match.kwargs)
+    return reverse("build-new")
 
 
 @require_GET
@@ -256,7 +263,7 @@ def build_detail(request, share_id: str):
         return exports.export_response(build, state, fmt)
     if fmt:
         return JsonResponse({"error": {"field": "format", "message": "md, csv or json"}}, status=400)
-    context = page_context(state, f"/b/{share_id}/edit/")
+    context = page_context(state, build.get_edit_url())
     context |= regions.regions_context(context)
     context |= {
         "build": build,
@@ -274,7 +281,7 @@ def build_detail(request, share_id: str):
 def build_fork_view(request, share_id: str):
     build = build_for_view(share_id)
     fork, token = services.build_fork(build=build, by=request.user)
-    return remember_edit_token(request, HttpResponseRedirect(f"/b/{fork.share_id}/edit/"), fork, token)
+    return remember_edit_token(request, HttpResponseRedirect(fork.get_edit_url()), fork, token)
 
 
 @require_GET

@@ -180,7 +180,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from hx-headers, not the cookie; kept default.
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "admin:login"
 
 LOGGING = {
     "version": 1,
