@@ -424,6 +424,10 @@ class Search:
             if b.pcie_slots is None:
                 self.stats.reject("platform", f"{board.name}: slot layout not curated")
                 continue
+            if not b.m2_sockets and not self.owned_offers.get("storage"):
+                # the engine places M.2 drives only in listed sockets (M2_SLOTS_EXCEEDED otherwise)
+                self.stats.reject("platform", f"{board.name}: no M.2 socket known for the NVMe drive")
+                continue
             x16 = sum(1 for s in b.pcie_slots if (s.physical_width or s.electrical_width or 16) >= 16)
             if x16 < gpu.count:
                 self.stats.reject("slots", f"{board.name} has {x16} x16 slot(s) for {gpu.count} GPUs")
