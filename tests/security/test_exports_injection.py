@@ -74,7 +74,7 @@ def expected(name: str) -> str:
 @settings(max_examples=150, deadline=None)
 @given(build_name=HOSTILE, part_names=st.lists(HOSTILE, min_size=1, max_size=3), message=HOSTILE)
 def test_markdown_keeps_user_text_literal(build_name, part_names, message):
-    build = SimpleNamespace(name=build_name, share_id="abc")
+    build = SimpleNamespace(name=build_name, share_id="abc", get_absolute_url=lambda: "/b/abc/")
     rows = [
         {"category": "gpu", "name": name, "quantity": 1, "today": Money(Decimal("1499"), "USD")}
         for name in part_names
@@ -199,5 +199,7 @@ def test_markdown_takes_any_figure_as_unknown(data):
     }
     broken = report_with_nones(lambda key: data.draw(st.booleans(), label=key), report)
     rows = [{"category": "gpu", "name": "n", "quantity": 1, "today": Money(None, "USD")}]
-    text = markdown(SimpleNamespace(name="b", share_id="s"), None, broken, rows)
+    text = markdown(
+        SimpleNamespace(name="b", share_id="s", get_absolute_url=lambda: "/b/s/"), None, broken, rows
+    )
     assert text.startswith("## b")
