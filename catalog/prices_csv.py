@@ -106,7 +106,7 @@ class PriceQuoteResource(resources.ModelResource):
         slugs = {row.get("part") for row in dataset.dict}
         for part in Part.objects.filter(slug__in=slugs):
             part_price_refresh(part)
-        catalogue_changed()
+        catalogue_changed()  # the derived prices above are written with update(): no signal
 
 
 @dataclass

@@ -33,7 +33,7 @@ def catalogue_version() -> int:
 
 
 def catalogue_version_bump() -> None:
-    """Bump the version now. Writers call catalogue_changed() instead, which bumps once on commit."""
+    """Bump the version now. Writers call catalogue_changed() instead, which bumps on commit."""
     if not CatalogueVersion.objects.filter(pk=1).update(number=F("number") + 1):
         CatalogueVersion.objects.get_or_create(pk=1, defaults={"number": 2})
     cache.delete(CATALOGUE_VERSION_KEY)
