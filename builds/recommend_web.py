@@ -340,6 +340,9 @@ def recommend_api(request):
 # ---------------------------------------------------------------------------------------------------------
 # Page
 # ---------------------------------------------------------------------------------------------------------
+CUSTOM_CIRCUIT = "custom"
+
+
 class RecommendForm(forms.Form):
     model = forms.ChoiceField(choices=())
     method = forms.ChoiceField(
@@ -384,6 +387,8 @@ class RecommendForm(forms.Form):
         initial="any",
     )
     circuit = forms.ChoiceField(choices=(), initial="120v-15a")
+    circuit_volts = forms.FloatField(required=False, label="Custom circuit: volts")
+    circuit_amps = forms.FloatField(required=False, label="Custom circuit: amps")
     max_gpus = forms.IntegerField(min_value=1, max_value=8, initial=4)
     enclosure = forms.ChoiceField(
         choices=[("any", "case or open frame"), ("case", "case"), ("open_frame", "open frame")], initial="any"
@@ -404,9 +409,24 @@ class RecommendForm(forms.Form):
         self.fields["model_2"].choices = [("", "none")] + self.fields["model"].choices
         self.fields["method_2"].choices = self.fields["method"].choices
         self.fields["precision_2"].choices = self.fields["precision"].choices
-        self.fields["circuit"].choices = CIRCUIT_CHOICES
+        self.fields["circuit"].choices = [*CIRCUIT_CHOICES, (CUSTOM_CIRCUIT, "Custom (volts and amps below)")]
         gpus = Gpu.objects.filter(curated=True, retired=False).order_by("name").values_list("slug", "name")
         self.fields["owned_gpu"].choices = [("", "none")] + list(gpus)
+
+    def clean(self):
+        d = super().clean()
+        if d.get("circuit") == CUSTOM_CIRCUIT:
+            for name in ("circuit_volts", "circuit_amps"):
+                if d.get(name) is None:
+                    self.add_error(name, "Required for a custom circuit.")
+            if not self.errors:
+                try:  # the engine's own bounds: one validation range everywhere
+                    engine.parse_context(
+                        {"circuit": {"volts": d["circuit_volts"], "amps": d["circuit_amps"]}}
+                    )
+                except engine.SpecError as exc:
+                    self.add_error("circuit_volts", exc.message)
+        return d
 
     def _workload(self, suffix: str = "") -> dict | None:
         d = self.cleaned_data
@@ -442,7 +462,9 @@ class RecommendForm(forms.Form):
         d = self.cleaned_data
         workloads = [w for w in (self._workload(), self._workload("_2")) if w]
         circuit = d["circuit"]
-        if circuit not in engine.CIRCUITS:
+        if circuit == CUSTOM_CIRCUIT:
+            circuit = {"volts": d["circuit_volts"], "amps": d["circuit_amps"]}
+        elif circuit not in engine.CIRCUITS:
             volts, amps = circuit.rstrip("a").split("v-")
             circuit = {"volts": float(volts), "amps": float(amps)}
         body = {

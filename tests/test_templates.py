@@ -12,3 +12,8 @@ def test_no_multiline_single_brace_comments():
             if "{#" in line and "#}" not in line:
                 offenders.append(f"{path.relative_to(TEMPLATES)}:{number}")
     assert offenders == []
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith(".svg")
