@@ -19,6 +19,7 @@ from builds.inputs import (
     resolve_lines,
 )
 from builds.models import Build, Visibility
+from builds.money import localised_context
 from builds.reports import report_for
 from catalog.engine import specs as engine
 from catalog.engine import workload
@@ -120,7 +121,7 @@ def parse_check_body(body: dict) -> tuple[list[Line], engine.Context]:
             raise InputError("workloads", "give workloads once, at the top level or in context")
         context_data["workloads"] = body["workloads"]
     try:
-        context = engine.parse_context(context_data)
+        context = engine.parse_context(localised_context(context_data))
         workload.validate_workloads(list(context.workloads))
     except engine.SpecError as exc:
         raise InputError(exc.field, exc.message) from None

@@ -144,6 +144,24 @@ def figure_rows(columns: list[dict]) -> list[dict]:
     ]
 
 
+PRICE_ROWS = ("Price (new, USD)", "Price per GB VRAM", "Price per TFLOP")
+
+
+def flag_incomplete_prices(figures: list[dict], columns: list[dict]) -> list[dict]:
+    """Price figures that rest on an incomplete total say so ("N of M parts priced") and are never marked
+    best: a total that leaves parts out is not the cheapest (issue 15, item 6)."""
+    for row in figures:
+        if row["label"] not in PRICE_ROWS:
+            continue
+        for cell, column in zip(row["cells"], columns, strict=True):
+            coverage = column["totals_usd"].coverage
+            if coverage and cell["text"] != "—":
+                cell["text"] += f" ({coverage})"
+                if cell["mark"] == "best":
+                    cell["mark"] = ""
+    return figures
+
+
 def compare_context(share_ids: list[str]) -> dict:
     builds = {b.share_id: b for b in Build.objects.filter(share_id__in=share_ids)}
     missing = [s for s in share_ids if s not in builds]
@@ -173,7 +191,7 @@ def compare_context(share_ids: list[str]) -> dict:
                     "marked": list(zip(cells, odd_one_out(cells), strict=True)),
                 }
             )
-    figures = figure_rows(columns) if columns else []
+    figures = flag_incomplete_prices(figure_rows(columns), columns) if columns else []
     chart = ""
     if len(columns) >= 2:
         keyed = {f["label"]: f["raw"] for f in figures}

@@ -6,7 +6,6 @@ resolved catalogue rows and the engine's report.
 
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db.models import F
 from django.utils.html import escape, format_html, format_html_join
@@ -14,11 +13,12 @@ from django.utils.safestring import SafeString
 
 from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
 from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
+from builds.money import Totals, money_text, totals_for  # noqa: F401 - Totals: re-exported
 from builds.regions import cached_or_made, signature
 from builds.reports import report_for
 from builds.state import DIGITS, State, encode_line, number_text
 from catalog.models import CATEGORY_MODELS, Category
-from catalog.services import catalogue_version, exchange_rates, from_usd
+from catalog.services import catalogue_version, exchange_rates
 from catalog.specs import spec_for
 
 CATEGORY_ORDER = [
@@ -185,44 +185,6 @@ def resolve_state(state: State) -> None:
     state.lines = good
 
 
-@dataclass
-class Totals:
-    currency: str
-    price_new: Decimal | None
-    price_used: Decimal | None
-    unpriced: int
-    per_vram_gb: Decimal | None
-    per_tflop: Decimal | None
-    yearly_electricity: float | None
-
-
-def totals_for(state: State, report: dict) -> Totals:
-    rates = exchange_rates()
-    new = used = Decimal(0)
-    unpriced = 0
-    for line in state.lines:
-        part = line.part
-        if part is None or (part.price_new_usd is None and part.price_used_usd is None):
-            unpriced += 1
-            continue
-        new += (part.price_new_usd or part.price_used_usd) * line.quantity
-        used += (part.price_used_usd or part.price_new_usd) * line.quantity
-    vram = report.get("capacity", {}).get("vram_gb") or 0
-    tflops = report.get("compute", {}).get("bf16_tflops") or 0
-    priced = new if state.lines and unpriced < len(state.lines) else None
-    return Totals(
-        currency=state.currency,
-        price_new=from_usd(priced, state.currency, rates),
-        price_used=from_usd(used, state.currency, rates) if priced is not None else None,
-        unpriced=unpriced,
-        per_vram_gb=from_usd(priced / Decimal(str(vram)), state.currency, rates) if priced and vram else None,
-        per_tflop=from_usd(priced / Decimal(str(tflops)), state.currency, rates)
-        if priced and tflops
-        else None,
-        yearly_electricity=report.get("cost", {}).get("yearly_cost"),
-    )
-
-
 def line_views(state: State, report: dict) -> list[dict]:
     flagged = {}
     for finding in report.get("findings", []):
@@ -231,6 +193,7 @@ def line_views(state: State, report: dict) -> list[dict]:
             if index is not None and finding["severity"] != "info":
                 flagged.setdefault(index, finding["severity"])
     rows = []
+    rates = exchange_rates()
     for index, line in enumerate(state.lines):
         rows.append(
             {
@@ -245,6 +208,7 @@ def line_views(state: State, report: dict) -> list[dict]:
                 "flag": flagged.get(index),
                 "qty_options": QTY_OPTIONS[line.quantity],
                 "price_usd": line.part.price_usd if line.part else None,
+                "price_text": money_text(line.part.price_usd if line.part else None, state.currency, rates),
             }
         )
     return rows

@@ -6,11 +6,14 @@ import json
 import re
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Min
 from django.http import HttpResponse, JsonResponse
 
+from builds.money import line_price, totals_for
 from builds.reports import report_for
 from builds.selectors import build_as_dict
+from builds.wording import circuit_text
 from catalog.models import CloudOffer
 from catalog.prices_csv import csv_cell
 from catalog.services import Money, exchange_rates, from_usd
@@ -67,9 +70,11 @@ def cost_of_ownership(build, state, report: dict) -> dict:
         else:
             missing.append(line.name)
     hours = Decimal(str(report.get("cost", {}).get("hours_per_day") or 8))
-    price_usd = sum(
-        ((line.part.price_usd or 0) * line.quantity for line in state.lines if line.part), Decimal(0)
-    )
+    # The price paid where a saved line records one, else today's (builds/money.py); unpriced lines are
+    # counted so that the payback says when it rests on an incomplete total.
+    prices = [(line_price(line, rates), line.quantity) for line in state.lines]
+    price_usd = sum((p.unit_usd * qty for p, qty in prices if p.unit_usd is not None), Decimal(0))
+    unpriced = sum(1 for p, _ in prices if p.unit_usd is None)
     yearly_cost = report.get("cost", {}).get("yearly_cost")
     # The engine prices electricity in the context currency; convert back to USD for the comparison.
     electricity_month_usd = (
@@ -95,6 +100,8 @@ def cost_of_ownership(build, state, report: dict) -> dict:
         "breakeven_months_with_resale": with_resale,
         "resale_fraction": RESALE_FRACTION_AFTER_2Y,
         "gpus_without_cloud_price": missing,
+        "price_total": from_usd(price_usd, currency, rates) if price_usd else None,
+        "price_coverage": f"{len(prices) - unpriced} of {len(prices)} parts priced" if unpriced else "",
     }
 
 
@@ -124,11 +131,25 @@ def md_number(value, spec: str = ".0f", unknown: str = "?") -> str:
     return format(value, spec)
 
 
-def markdown(build, state, report: dict, rows: list[dict]) -> str:
+def site_root(request) -> str:
+    """The site's address for links that leave the page (exports): settings.SITE_URL when set, else the
+    request's own scheme and host (Django checks the host against ALLOWED_HOSTS)."""
+    configured = getattr(settings, "SITE_URL", "")
+    return (configured or request.build_absolute_uri("/")).rstrip("/")
+
+
+def markdown(build, state, report: dict, rows: list[dict], root: str = "") -> str:
     out = [f"## {md_text(build.name)}", "", "| Category | Part | Qty | Price today |", "|---|---|---|---|"]
     for row in rows:
         cells = (row["category"], row["name"], row["quantity"], row["today"])
         out.append("| " + " | ".join(md_text(cell) for cell in cells) + " |")
+    totals = totals_for(state, report)
+    if totals.price_new is not None:
+        total = f"{totals.price_new:,.0f} {totals.currency}"
+        notes = "; ".join(
+            n for n in (totals.coverage, totals.paid_lines and "price paid where recorded") if n
+        )
+        out.append(f"| | **Total** | | {md_text(f'{total} ({notes})' if notes else total)} |")
     power = report.get("power") or {}
     capacity = report.get("capacity") or {}
     compute = report.get("compute") or {}
@@ -137,7 +158,7 @@ def markdown(build, state, report: dict, rows: list[dict]) -> str:
         f"VRAM {md_number(capacity.get('vram_gb'), 'g')} GB · RAM {md_number(capacity.get('ram_gb'), 'g')} GB · "
         f"BF16 {md_number(compute.get('bf16_tflops'), 'g')} TFLOPS · "
         f"{md_number(power.get('sustained_w'))} W sustained, {md_number(power.get('transient_w'))} W peak, "
-        f"{md_number(power.get('wall_w'))} W at the wall on {md_text(power.get('circuit') or '?')}",
+        f"{md_number(power.get('wall_w'))} W at the wall on a {md_text(circuit_text(power.get('circuit')) or '?')} circuit",
         "",
     ]
     for finding in report.get("findings") or []:
@@ -145,11 +166,11 @@ def markdown(build, state, report: dict, rows: list[dict]) -> str:
             f"- **{md_text(finding.get('severity'))}** {md_code(finding.get('code'))}: "
             f"{md_text(finding.get('message'))}"
         )
-    out += ["", f"Checked with Rigsite: {build.get_absolute_url()}"]
+    out += ["", f"Checked with Rigsite: {root}{build.get_absolute_url()}"]
     return "\n".join(out) + "\n"
 
 
-def export_response(build, state, fmt: str) -> HttpResponse:
+def export_response(build, state, fmt: str, root: str = "") -> HttpResponse:
     report = report_for(state.lines, state.context())
     rows = price_rows(build, state.lines, state.currency)
     filename = f"rigsite-{build.share_id}"
@@ -177,6 +198,8 @@ def export_response(build, state, fmt: str) -> HttpResponse:
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
         return response
-    response = HttpResponse(markdown(build, state, report, rows), content_type="text/markdown; charset=utf-8")
+    response = HttpResponse(
+        markdown(build, state, report, rows, root), content_type="text/markdown; charset=utf-8"
+    )
     response["Content-Disposition"] = f'inline; filename="{filename}.md"'
     return response

@@ -23,6 +23,7 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 from builds.reports import REPORT_TTL_S
+from builds.wording import thermal_hint
 
 REPORT_TEMPLATE = "builds/_report.html"
 REPORT_REGIONS = ("totals", "findings", "lanes", "power", "thermal", "workloads", "interconnect")
@@ -63,6 +64,7 @@ def report_region_data(context: dict) -> dict[str, dict]:
     return {
         "totals": {
             "totals": asdict(context["totals"]),
+            "coverage": context["totals"].coverage,  # "N of M parts priced" (builds/money.py)
             "vram_gb": report.get("capacity", {}).get("vram_gb"),
             "bf16_tflops": report.get("compute", {}).get("bf16_tflops"),
         },
@@ -74,7 +76,10 @@ def report_region_data(context: dict) -> dict[str, dict]:
         },
         "lanes": {"slot_svg": context["slot_svg"], "lane_rows": context["lane_rows"]},
         "power": {"power_svg": context["power_svg"], "power_gpus": report.get("power", {}).get("gpus", [])},
-        "thermal": {"thermal_svg": context["thermal_svg"]},
+        "thermal": {
+            "thermal_svg": context["thermal_svg"],
+            "hint": thermal_hint({line.category for line in context["state"].lines}, report),
+        },
         "workloads": {"workload_rows": context["workload_rows"]},
         "interconnect": {
             "parallelism": list((interconnect.get("parallelism") or {}).items())
@@ -114,7 +119,7 @@ def section_signature(section: dict, context: dict) -> str:
             row["riser_value"],
             row["power_limit_text"],
             row["flag"],
-            str(row["price_usd"]),
+            row["price_text"],
         ]
         for row in section["rows"]
     ]

@@ -2,6 +2,7 @@
 
 from builds.inputs import Line, parts_by_slug
 from builds.models import Build, BuildItem
+from builds.money import localised_context
 from builds.services import TODAY, ItemInput, build_fields
 from catalog.engine import specs as engine
 from catalog.models import Category
@@ -75,7 +76,7 @@ def build_context(build: Build) -> engine.Context:
     data["currency"] = build.currency
     data["workloads"] = list(build.workloads or [])
     try:
-        return engine.parse_context(data)
+        return engine.parse_context(localised_context(data))
     except engine.SpecError:
         return engine.parse_context({"currency": build.currency})
 

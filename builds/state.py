@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 
 from builds.inputs import MAX_ITEMS, InputError, Line, check_json_values
+from builds.money import localised_context
 from catalog.engine import specs as engine
 
 CIRCUIT_CHOICES = [
@@ -59,7 +60,7 @@ class State:
         return {k: v for k, v in self.context_data().items() if k != "currency"}
 
     def context(self) -> engine.Context:
-        return engine.parse_context(self.context_data())
+        return engine.parse_context(localised_context(self.context_data()))
 
     def query(self, lines: list[Line] | None = None, tokens: list[str] | None = None) -> str:
         """The state as a query string; `tokens` (already encoded lines) skips encoding them again."""

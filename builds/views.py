@@ -34,6 +34,7 @@ from builds.state import (
     state_from_form,
     state_from_params,
 )
+from builds.wording import circuit_text
 
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -53,7 +54,7 @@ def configurator_response(request, state: State, base_path: str, extra: dict, *,
     resolve_state(state)
     context = page_context(state, base_path) | extra
     circuits = CIRCUIT_CHOICES + (
-        [] if state.circuit in dict(CIRCUIT_CHOICES) else [(state.circuit, state.circuit)]
+        [] if state.circuit in dict(CIRCUIT_CHOICES) else [(state.circuit, circuit_text(state.circuit))]
     )
     context |= {"circuit_choices": circuits, "currencies": CURRENCIES, "categories": CATEGORY_ORDER}
     if request.htmx and not request.htmx.history_restore_request:
@@ -260,7 +261,7 @@ def build_detail(request, share_id: str):
     state = state_from_build(build, lines)
     fmt = request.GET.get("format")
     if fmt in exports.FORMATS:
-        return exports.export_response(build, state, fmt)
+        return exports.export_response(build, state, fmt, exports.site_root(request))
     if fmt:
         return JsonResponse({"error": {"field": "format", "message": "md, csv or json"}}, status=400)
     context = page_context(state, build.get_edit_url())

@@ -25,6 +25,8 @@ def env_bool(name: str, default: bool) -> bool:
 DEBUG = env_bool("DEBUG", True)
 # A development key; production settings refuse to start without a real SECRET_KEY.
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-rigsite-key-change-me-in-production-0123456789")
+# The public address for links that leave the site (Markdown export); empty: the request's own host.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]

@@ -1,0 +1,13 @@
+"""Template filters over builds/wording.py: {{ section|pick_label }}, {{ code|circuit_text }}."""
+
+from django import template
+
+from builds.wording import circuit_text, picker_summary
+
+register = template.Library()
+register.filter("circuit_text", circuit_text)
+
+
+@register.filter
+def pick_label(section: dict) -> str:
+    return picker_summary(section["category"], bool(section["rows"]), section["single"])
