@@ -10,7 +10,7 @@ from builds import selectors
 from builds.models import Build, Visibility
 from builds.reports import report_for
 from builds.state import state_from_build
-from catalog.engine import estimator
+from catalog.engine import estimator, workload
 from catalog.models import Gpu, ModelPreset
 from catalog.workloads import presets
 
@@ -72,74 +72,99 @@ class PlanForm(forms.Form):
         return data
 
 
-def breakdown_svg(breakdown: dict) -> str:
-    total = sum(breakdown.values()) or 1
+# The memory breakdown's parts as people say them (catalog/engine/estimator.py names them in code).
+BREAKDOWN_LABELS = {
+    "weights": "Model weights",
+    "kv_cache": "KV cache",
+    "activations": "Activations",
+    "logits": "Logits (fp32)",
+    "optimizer": "Optimizer states",
+    "gradients": "Gradients",
+    "optimizer_step_temp": "Optimizer step (temporary)",
+    "lora": "LoRA adapters, their gradients and optimizer",
+    "autocast_adapter_dtype": "Adapter copies (autocast)",
+    "autocast_copy": "Autocast weight copies",
+    "gathered": "Layer gathered for compute (FSDP)",
+    "compute_buffer": "Compute buffer (llama.cpp)",
+    "cuda_graphs": "CUDA graphs",
+    "cuda_context": "CUDA context",
+    "allocator_reserve": "Allocator reserve (PyTorch caching)",
+}
+
+
+def breakdown_label(key: str) -> str:
+    return BREAKDOWN_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def breakdown_items(breakdown: dict) -> list[dict]:
+    """The breakdown, largest first, with its human label and its colour (the bar and the legend agree)."""
+    ordered = sorted(breakdown.items(), key=lambda kv: -kv[1])
+    return [
+        {"key": key, "label": breakdown_label(key), "gib": gib, "series": i % 6}
+        for i, (key, gib) in enumerate(ordered)
+    ]
+
+
+def breakdown_svg(items: list[dict]) -> str:
+    """The stacked bar; its legend is the HTML list beside it (complete, and readable on a phone)."""
+    total = sum(item["gib"] for item in items) or 1
     x = 0.0
     pieces = []
-    for i, (name, gib) in enumerate(sorted(breakdown.items(), key=lambda kv: -kv[1])):
-        width = 560 * gib / total
-        pieces.append((f"{x:.1f}", f"{width:.1f}", i % 6, name, f"{gib:.2f}"))
+    for item in items:
+        width = 560 * item["gib"] / total
+        pieces.append((f"{x:.1f}", f"{width:.1f}", item["series"], item["label"], f"{item['gib']:.2f}"))
         x += width
     bars = format_html_join(
         "",
         '<rect x="{}" y="4" width="{}" height="26" class="svg-series-{}"><title>{}: {} GiB</title></rect>',
         pieces,
     )
-    legend = format_html_join(
-        "",
-        '<rect x="{}" y="44" width="10" height="10" class="svg-series-{}"></rect><text x="{}" y="53" class="svg-muted">{} {}</text>',
-        (
-            (140 * (i % 4), i % 6, 140 * (i % 4) + 14, name, gib)
-            for i, (_, _, _, name, gib) in enumerate(pieces[:4])
-        ),
-    )
     return format_html(
-        '<svg viewBox="0 0 560 60" role="img" aria-label="Memory per GPU by component (GiB)" class="diagram">{}{}</svg>',
+        '<svg viewBox="0 0 560 34" role="img" aria-label="Memory per GPU by component (GiB); legend below" '
+        'class="diagram">{}</svg>',
         bars,
-        legend,
     )
 
 
 def gpu_fits(arch, request: estimator.EstimateRequest, gpus) -> list[dict]:
+    """Each catalogue GPU at the fewest of GPU_COUNTS cards that hold the workload, planned as a rig's
+    workload table plans it (catalog.engine.workload.plan_on): without offload where some count allows it,
+    else with CPU offload (its RAM need said). System RAM is not known here, so offload is not ruled out."""
     rows = []
     for gpu in gpus:
-        vram_gib = gpu.vram_gb * GIB_PER_GB
+        plain = offload = None
         for count in GPU_COUNTS:
             try:
-                est = estimator.estimate(arch, replace(request, gpus=count), vram_gib)
+                row = workload.plan_on(
+                    arch,
+                    request,
+                    count=count,
+                    vram_gib=gpu.vram_gb,  # a card's "GB" are GiB to nvidia-smi (catalog/engine/workload.py)
+                    bandwidth_gbps=gpu.memory_bandwidth_gbps,
+                    bf16_tflops=gpu.bf16_tflops,
+                )
             except ValueError:
                 break
-            if est.fits:
-                speed = None
-                if request.method == "inference" and gpu.memory_bandwidth_gbps:
-                    speed = estimator.decode_tokens_per_s(
-                        arch,
-                        request.precision,
-                        gpu.memory_bandwidth_gbps,
-                        n_gpus=count,
-                        context=request.seq_len,
-                        parallel=est.parallel,
-                        runtime=est.runtime,
-                    )
-                elif gpu.bf16_tflops:
-                    speed = estimator.training_tokens_per_s(
-                        arch,
-                        gpu.bf16_tflops,
-                        n_gpus=count,
-                        gradient_checkpointing=True,
-                        method=request.method,
-                    )
-                rows.append(
-                    {
-                        "gpu": gpu,
-                        "count": count,
-                        "per_gpu_gib": est.device_gib,
-                        "speed": speed,
-                        "price": (gpu.price_usd * count) if gpu.price_usd else None,
-                    }
-                )
+            if row["verdict"] == workload.FITS:
+                plain = (count, row)
                 break
-    rows.sort(key=lambda r: (r["price"] is None, r["price"] or 0))
+            if row["verdict"] == workload.FITS_WITH_OFFLOAD and offload is None:
+                offload = (count, row)
+        chosen = plain or offload
+        if chosen is None:
+            continue
+        count, row = chosen
+        used = row["gpus_used"] or count
+        rows.append(
+            row
+            | {
+                "gpu": gpu,
+                "count": used,
+                "per_gpu_gib": row["memory_per_gpu_gib"],
+                "price": (gpu.price_usd * used) if gpu.price_usd else None,
+            }
+        )
+    rows.sort(key=lambda r: (r["verdict"] != workload.FITS, r["price"] is None, r["price"] or 0))
     return rows
 
 
@@ -151,6 +176,15 @@ def plan_context(params) -> dict:
     if not params or not form.is_valid():
         return context
     data = form.cleaned_data
+    asked = params.get("precision")
+    if asked and asked != data["precision"]:
+        # The method implies the precision (QLoRA: nf4; LoRA: bf16): show what is used, and say so.
+        context["precision_note"] = (
+            f"{dict(form.fields['method'].choices)[data['method']]} uses {data['precision']}: "
+            f"the estimate is for {data['precision']}, not {asked}."
+        )
+        form.data = form.data.copy()
+        form.data["precision"] = data["precision"]
     arch = presets().get(data["model"])
     if arch is None:
         form.add_error("model", "unknown model")
@@ -171,6 +205,7 @@ def plan_context(params) -> dict:
     except ValueError as exc:
         form.add_error(None, str(exc))
         return context
+    items = breakdown_items(single.breakdown_gib)
     gpus = Gpu.objects.filter(retired=False, curated=True, vram_gb__isnull=False).order_by("vram_gb")
     workload = {
         "model": data["model"],
@@ -187,11 +222,21 @@ def plan_context(params) -> dict:
         context_engine = replace(state.context(), workloads=(workload,))
         report = report_for(state.lines, context_engine)
         row = next(iter(report.get("workloads") or []), None)
-        builds.append({"build": build, "row": row})
+        builds.append(
+            {
+                "build": build,
+                "row": row,
+                "gpus": sum(line.quantity for line in state.lines if line.category == "gpu"),
+            }
+        )
+    gpu_rows = gpu_fits(arch, request, gpus)
     context |= {
         "estimate": single,
-        "breakdown_svg": breakdown_svg(single.breakdown_gib),
-        "gpu_rows": gpu_fits(arch, request, gpus),
+        "breakdown": items,
+        "breakdown_svg": breakdown_svg(items),
+        "gpu_rows": gpu_rows,
+        "any_offload": any(r["offload"] not in (None, "none") for r in gpu_rows)
+        or any((b["row"] or {}).get("offload") not in (None, "none") for b in builds),
         "builds": builds,
         "arch": arch,
         "model_name": dict(form.fields["model"].choices).get(data["model"]),

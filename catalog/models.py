@@ -335,6 +335,9 @@ class MemoryKit(Part):
     modules = models.PositiveSmallIntegerField(null=True, blank=True, validators=rng(1, 32))
     module_gb = models.PositiveSmallIntegerField(null=True, blank=True, validators=rng(1, 512))
     speed_mts = models.PositiveIntegerField(null=True, blank=True, validators=rng(800, 20000))
+    registered = models.BooleanField(
+        null=True, blank=True, help_text="Registered (RDIMM) rather than unbuffered (UDIMM); empty: unknown."
+    )
     history = HistoricalRecords()
 
     class Meta:

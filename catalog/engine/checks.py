@@ -25,6 +25,7 @@ CHECKS: list[Check] = [
     fit.check_missing,
     fit.check_socket,
     fit.check_memory,
+    fit.check_registered,
     fit.check_case,
     fit.check_cooler_socket,
     fit.check_sag,

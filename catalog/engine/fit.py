@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .report import Finding, error, info
 from .state import State
+from .wording import plural, with_article
 
 # Sag: cards this long or heavy, mounted straight in a slot, commonly ship with (or need) a support
 # bracket (rule of thumb; e.g. ASUS and MSI bundle holders with their RTX 4090 cards).
@@ -31,13 +32,13 @@ def check_missing(state: State) -> list[Finding]:
     rig = state.rig
     n = len(state.gpus)
     if rig.cpu is None:
-        out.append(error("CPU_MISSING", "fit", f"The build has {n} GPU(s) but no CPU."))
+        out.append(error("CPU_MISSING", "fit", f"The build has {plural(n, 'GPU')} but no CPU."))
     if rig.board is None:
         out.append(
             error(
                 "BOARD_MISSING",
                 "fit",
-                f"The build has {n} GPU(s) but no motherboard: lanes and slots cannot be checked.",
+                f"The build has {plural(n, 'GPU')} but no motherboard: lanes and slots cannot be checked.",
             )
         )
     return out
@@ -53,11 +54,55 @@ def check_socket(state: State) -> list[Finding]:
             error(
                 "SOCKET_MISMATCH",
                 "fit",
-                f"The {cpu.name} is a {a} CPU but the {board.name} has a {b} socket.",
+                f"The {cpu.name} is {with_article(a)} CPU but the {board.name} has {with_article(b)} socket.",
                 (cpu.id, board.id),
             )
         ]
     return []
+
+
+# Which DIMMs a platform takes, by socket. Desktop platforms take unbuffered DIMMs only: AMD AM4/AM5 and
+# Intel LGA1200/1700/1851 list "UDIMM" (AMD Ryzen 7000 spec pages: "System Memory Type DDR5", platform
+# UDIMM only; Intel ARK "Memory Types: Up to DDR5 ..." with no RDIMM); first- and third-generation
+# Threadripper (TR4, sTRX4) take (ECC) UDIMMs. Workstation and server sockets take registered DIMMs only:
+# sWRX8 (WRX80: "DDR4 RDIMM/LRDIMM", AMD Threadripper PRO 5000WX spec pages), sTR5 (TRX50/WRX90: "DDR5
+# RDIMM"), SP3/SP5 (EPYC) and LGA4677 (Xeon W-3400/2400, Xeon Scalable 4th gen: "DDR5 RDIMM"). A DDR5 RDIMM
+# is keyed differently from a UDIMM and does not go in; a DDR4 RDIMM goes in but does not train on a
+# desktop board.
+UDIMM_ONLY_SOCKETS = {"AM4", "AM5", "LGA1151", "LGA1200", "LGA1700", "LGA1851", "TR4", "STRX4"}
+RDIMM_ONLY_SOCKETS = {"SWRX8", "STR5", "SP3", "SP5", "LGA4677", "LGA4189", "LGA3647"}
+
+
+def check_registered(state: State) -> list[Finding]:
+    """MEMORY_REGISTERED_MISMATCH: a registered (RDIMM) kit on a board that takes unbuffered DIMMs only,
+    or an unbuffered kit on one that takes registered DIMMs only. Unknown on either side: no finding."""
+    board = state.rig.board
+    socket = (board.spec.socket or "").upper() if board else ""
+    out: list[Finding] = []
+    for kit in state.rig.memory:
+        registered = kit.spec.registered
+        if registered is True and socket in UDIMM_ONLY_SOCKETS:
+            out.append(
+                error(
+                    "MEMORY_REGISTERED_MISMATCH",
+                    "fit",
+                    f"{kit.name} is registered (RDIMM) memory, but the {board.name} is {with_article(board.spec.socket)} "
+                    "desktop board that takes unbuffered DIMMs (UDIMM) only: it will not fit or will not boot. "
+                    "Pick an unbuffered kit (ECC UDIMM where the board supports ECC).",
+                    (kit.id, board.id),
+                )
+            )
+        elif registered is False and socket in RDIMM_ONLY_SOCKETS:
+            out.append(
+                error(
+                    "MEMORY_REGISTERED_MISMATCH",
+                    "fit",
+                    f"{kit.name} is unbuffered (UDIMM) memory, but the {board.name} ({board.spec.socket}) takes "
+                    "registered DIMMs (RDIMM) only: pick an RDIMM kit.",
+                    (kit.id, board.id),
+                )
+            )
+    return out
 
 
 def check_memory(state: State) -> list[Finding]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .report import Finding, error, info, warning
 from .specs import BoardSpec, CpuSpec, PcieSlot, RiserSpec
 from .state import State, Unit
+from .wording import plural
 
 # PCIe throughput per lane and direction, GB/s. Gen1/2 use 8b/10b, gen3+ 128b/130b encoding:
 # 2.5 GT/s*0.8/8, 5*0.8/8, 8*128/130/8, 16*..., 32*... (PCI-SIG base specs; DESIGN.md "Physics").
@@ -630,7 +631,7 @@ def check_links(state: State) -> list[Finding]:
         uplink = board.chipset_uplink_gbps if board else None
         sharers = len(chipset_units) + sum(1 for d in state.drives if d.source == "chipset" and d.slot)
         up = (
-            f"the chipset's {uplink:g} GB/s uplink to the CPU, shared with {sharers - 1} other device(s)"
+            f"the chipset's {uplink:g} GB/s uplink to the CPU, shared with {plural(sharers - 1, 'other device')}"
             if uplink
             else "the chipset's uplink to the CPU (speed not curated), shared with every chipset device"
         )

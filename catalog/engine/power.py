@@ -8,6 +8,7 @@ import math
 from .report import Finding, error, info, warning
 from .specs import CIRCUITS, Part, PsuSpec
 from .state import State, Unit, fmt_w
+from .wording import plural, with_article
 
 # When a GPU has no measured transient_peak_w: excursions of 1.7x board power. Sources: RTX 3090 spikes
 # near 600 W on a 350 W card (Igor's Lab measurements, widely reported; 600/350 = 1.71); RTX 5090 FE
@@ -264,7 +265,7 @@ def check_psu_present(state: State) -> list[Finding]:
             error(
                 "PSU_MISSING",
                 "power",
-                f"The build has {len(state.gpus)} GPU(s) drawing "
+                f"The build has {plural(len(state.gpus), 'GPU')} drawing "
                 f"{fmt_w(sum(r['sustained_w'] or 0 for r in state.report.power['gpus']))} "
                 f"but no power supply; the whole rig needs about {fmt_w(state.dc_sustained_w)} sustained.",
             )
@@ -343,7 +344,7 @@ def check_psus(state: State) -> list[Finding]:
             std = (
                 f"an ATX 3.x PSU rated to ride through {fmt_w(ride)} (200 %)"
                 if atx3
-                else f"a {fmt_w(rating)} PSU that is not {'known to be ' if spec.atx3 is None else ''}ATX 3.x"
+                else f"{with_article(fmt_w(rating))} PSU that is not {'known to be ' if spec.atx3 is None else ''}ATX 3.x"
             )
             out.append(
                 warning(

@@ -21,6 +21,11 @@ SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 CODES: dict[str, tuple[Severity, str, str]] = {
     "SOCKET_MISMATCH": (Severity.ERROR, "fit", "CPU socket differs from the board's"),
     "MEMORY_TYPE_MISMATCH": (Severity.ERROR, "fit", "DDR4 kit on a DDR5 board, or the reverse"),
+    "MEMORY_REGISTERED_MISMATCH": (
+        Severity.ERROR,
+        "fit",
+        "registered (RDIMM) kit on a UDIMM-only board, or the reverse",
+    ),
     "MEMORY_SLOTS_EXCEEDED": (Severity.ERROR, "fit", "more modules than DIMM slots"),
     "MEMORY_CAPACITY_EXCEEDED": (Severity.ERROR, "fit", "more RAM than the board or CPU supports"),
     "FORM_FACTOR_MISMATCH": (Severity.ERROR, "fit", "the case does not take the board's form factor"),

@@ -153,6 +153,7 @@ class MemorySpec:
     modules: int | None = None
     module_gb: float | None = None
     speed_mts: int | None = None
+    registered: bool | None = None  # RDIMM (registered, ECC) rather than unbuffered UDIMM; None unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +437,7 @@ FIELDS: dict[str, dict[str, tuple]] = {
         "modules": _int(1, 32),
         "module_gb": _num(0.25, 1024, True),
         "speed_mts": _int(100, 20_000),
+        "registered": _BOOL,
     },
     "storage": {
         "interface": ("choice", STORAGE_INTERFACES),

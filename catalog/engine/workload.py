@@ -374,6 +374,8 @@ def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tu
             "speed": _speed(arch, w, est, gpus),
             "notes": list(est.notes) + ([note] if note and note != "ram" else []),
         }
+        row["strategy"] = strategy_text(est.gpus, row["parallel"], row["offload"])
+        row["reason"] = fit_reason(row, vram_gib=gpus.vram_gib, ram_gib=ram, ram_short=note == "ram")
         if note == "ram":
             row["notes"].append(
                 f"fits in VRAM only with CPU offload, which needs {est.ram_gib:,.0f} GiB of RAM; "
@@ -448,3 +450,104 @@ def check_workloads(rig: Rig, context, state) -> list[Finding]:
 
 
 __all__ = ["DEFAULT_WORKLOADS", "check_workloads", "validate_workloads"]
+
+
+# How each multi-GPU strategy and offload reads on a page (the planner and the configurator say which one
+# a verdict rests on).
+STRATEGY_LABELS = {
+    "ddp": "DDP (a full copy on each GPU)",
+    "zero3": "ZeRO-3 (weights, gradients and optimizer sharded)",
+    "fsdp": "FSDP (weights sharded)",
+    "tensor": "tensor split",
+    "pipeline": "layer split",
+}
+OFFLOAD_LABELS = {
+    "optimizer": "optimizer states offloaded to CPU RAM",
+    "optimizer_and_params": "optimizer states and weights offloaded to CPU RAM",
+    "params": "weights offloaded to CPU RAM",
+}
+
+
+def strategy_text(gpus_used: int | None, parallel: str | None, offload: str | None) -> str:
+    """'one GPU', 'layer split over 2 GPUs', 'ZeRO-3 (...) over 4 GPUs, optimizer states ... to CPU RAM'."""
+    if not gpus_used:
+        return ""
+    base = (
+        "one GPU"
+        if gpus_used == 1
+        else f"{STRATEGY_LABELS.get(parallel or '', parallel)} over {gpus_used} GPUs"
+    )
+    extra = OFFLOAD_LABELS.get(offload or "none")
+    return f"{base}, {extra}" if extra else base
+
+
+def plan_on(
+    arch: ModelArch,
+    req: EstimateRequest,
+    *,
+    count: int,
+    vram_gib: float | None,
+    bandwidth_gbps: float | None = None,
+    bf16_tflops: float | None = None,
+    ram_gib: float | None = None,
+) -> dict:
+    """The workload on `count` cards of `vram_gib` each, planned exactly as a rig's workload table plans it
+    (the same candidates: fewest GPUs for inference, every GPU for training, DDP before ZeRO-3 before
+    offload): verdict, GPUs used, strategy, GiB per GPU, RAM the offload needs, and the reason when it does
+    not fit. The /plan/ page's GPU table and its example builds therefore agree."""
+    w = _Workload(
+        label="",
+        slug=arch.slug or "inline",
+        method=req.method,
+        precision=req.precision,
+        seq_len=req.seq_len,
+        batch=req.batch,
+        new_tokens=req.new_tokens,
+        gradient_checkpointing=req.gradient_checkpointing,
+        lora_rank=req.lora_rank,
+        runtime=req.runtime,
+        gpu_memory_utilization=req.gpu_memory_utilization,
+    )
+    gpus = _Gpus(count, vram_gib, bandwidth_gbps, bf16_tflops, None)
+    verdict, est, note = _plan(arch, w, gpus, ram_gib)
+    parallel = None if est.gpus == 1 else _parallel_of(w, est)
+    offload = _offload_of(est)
+    row = {
+        "verdict": verdict,
+        "gpus_used": est.gpus,
+        "parallel": parallel,
+        "offload": offload,
+        "strategy": strategy_text(est.gpus, parallel, offload),
+        "memory_per_gpu_gib": _round(est.device_gib),
+        "ram_needed_gib": _round(est.ram_gib),
+        "speed": _speed(arch, w, est, gpus),
+        "reason": "",
+    }
+    row["reason"] = fit_reason(row, vram_gib=vram_gib, ram_gib=ram_gib, ram_short=note == "ram")
+    return row
+
+
+def fit_reason(row: dict, *, vram_gib: float | None, ram_gib: float | None, ram_short: bool = False) -> str:
+    """Why a workload row does not fit, in numbers ('' when it fits)."""
+    if row.get("verdict") != DOES_NOT_FIT:
+        return ""
+    need, ram_need = row.get("memory_per_gpu_gib"), row.get("ram_needed_gib")
+    if ram_short or (
+        ram_gib is not None
+        and ram_need
+        and ram_need > ram_gib
+        and need is not None
+        and vram_gib is not None
+        and need <= vram_gib * USABLE_VRAM_SHARE
+    ):
+        have = f"{ram_gib:,.0f} GiB" if ram_gib is not None else "an unknown amount"
+        return (
+            f"it fits the GPUs only as {row.get('strategy')}, which needs about "
+            f"{ram_need:,.0f} GiB of system RAM; the rig has {have}"
+        )
+    if need is not None and vram_gib is not None:
+        return (
+            f"needs {need:,.1f} GiB per GPU even with {row.get('strategy') or 'the best strategy tried'}; "
+            f"each card has {vram_gib * USABLE_VRAM_SHARE:,.1f} GiB usable"
+        )
+    return "GPU memory unknown"

@@ -90,6 +90,10 @@ CASES: dict[str, tuple[Callable[[], Case], Callable[[], Case]]] = {
         lambda: (rig(memory=part("memory", with_(MEMORY, memory_type="DDR4"))), None),
         lambda: (rig(memory=part("memory", with_(MEMORY, memory_type="DDR5"))), None),
     ),
+    "MEMORY_REGISTERED_MISMATCH": (  # an RDIMM kit on the base rig's AM5 board; an unbuffered one
+        lambda: (rig(memory=part("memory", with_(MEMORY, registered=True))), None),
+        lambda: (rig(memory=part("memory", with_(MEMORY, registered=False))), None),
+    ),
     "MEMORY_SLOTS_EXCEEDED": (
         lambda: (rig(memory=part("memory", MEMORY, quantity=3)), None),  # 6 modules, 4 slots
         lambda: (rig(memory=part("memory", MEMORY, quantity=2)), None),  # 4 modules
