@@ -489,7 +489,8 @@ def chart_svg(candidates: list[dict], currency: str) -> str:
     points = [c for c in candidates if c.get("speed") and c.get("price") is not None]
     if not points:
         return ""
-    w, h, pad = 560, 260, 44
+    # A 360-unit canvas, as the other diagrams: text stays readable when a phone shrinks it to its width.
+    w, h, pad = 360, 230, 36
     max_x = max(c["price"] for c in points) * 1.1 or 1
     max_y = max(c["speed"] for c in points) * 1.1 or 1
 
@@ -514,10 +515,12 @@ def chart_svg(candidates: list[dict], currency: str) -> str:
                 f"{c['speed']:.1f}",
                 "" if c["valid"] else " (rejected by the engine)",
                 format_html(
-                    '<text x="{}" y="{}" class="svg-label">{}</text>',
-                    f"{x(c['price']) + 8:.1f}",
-                    f"{y(c['speed']) - 6:.1f}",
-                    ", ".join(c["recommended"]),
+                    '<text x="{}" y="{}" text-anchor="{}" class="svg-label" paint-order="stroke" stroke="#fff" '
+                    'stroke-width="4">{}</text>',
+                    f"{x(c['price']) + (-8 if x(c['price']) > w * 0.55 else 8):.1f}",
+                    f"{y(c['speed']) - 8:.1f}",
+                    "end" if x(c["price"]) > w * 0.55 else "start",
+                    ", ".join(label.replace("_", " ") for label in c["recommended"]),
                 )
                 if c["recommended"]
                 else "",
