@@ -35,7 +35,7 @@ from typing import Any
 
 from catalog.engine import specs as engine
 from catalog.engine.checks import check
-from catalog.engine.fit import FORM_FACTOR_ALSO
+from catalog.engine.fit import FORM_FACTOR_ALSO, dimm_kind_fits
 from catalog.engine.report import Report, Severity
 from catalog.engine.specs import (
     BoardSpec,
@@ -464,6 +464,8 @@ class Search:
                 continue
             if mtype and m.memory_type and m.memory_type != mtype:
                 continue
+            if not dimm_kind_fits(b.socket, m.registered):
+                continue  # the engine refuses it (MEMORY_REGISTERED_MISMATCH)
             owned_q = self.owned.get(kit.slug, 0)
             for q in range(max(1, owned_q), MAX_KIT_COPIES + 1):
                 total = m.modules * m.module_gb * q

@@ -73,6 +73,17 @@ UDIMM_ONLY_SOCKETS = {"AM4", "AM5", "LGA1151", "LGA1200", "LGA1700", "LGA1851", 
 RDIMM_ONLY_SOCKETS = {"SWRX8", "STR5", "SP3", "SP5", "LGA4677", "LGA4189", "LGA3647"}
 
 
+def dimm_kind_fits(socket: str | None, registered: bool | None) -> bool:
+    """False when a kit's DIMM kind (registered or not) is one the socket's platform never takes; unknown on
+    either side counts as fitting (no claim). The one rule behind MEMORY_REGISTERED_MISMATCH."""
+    platform = (socket or "").upper()
+    if registered is True:
+        return platform not in UDIMM_ONLY_SOCKETS
+    if registered is False:
+        return platform not in RDIMM_ONLY_SOCKETS
+    return True
+
+
 def check_registered(state: State) -> list[Finding]:
     """MEMORY_REGISTERED_MISMATCH: a registered (RDIMM) kit on a board that takes unbuffered DIMMs only,
     or an unbuffered kit on one that takes registered DIMMs only. Unknown on either side: no finding."""
@@ -81,7 +92,9 @@ def check_registered(state: State) -> list[Finding]:
     out: list[Finding] = []
     for kit in state.rig.memory:
         registered = kit.spec.registered
-        if registered is True and socket in UDIMM_ONLY_SOCKETS:
+        if dimm_kind_fits(socket, registered):
+            continue
+        if registered is True:
             out.append(
                 error(
                     "MEMORY_REGISTERED_MISMATCH",
@@ -92,7 +105,7 @@ def check_registered(state: State) -> list[Finding]:
                     (kit.id, board.id),
                 )
             )
-        elif registered is False and socket in RDIMM_ONLY_SOCKETS:
+        else:
             out.append(
                 error(
                     "MEMORY_REGISTERED_MISMATCH",

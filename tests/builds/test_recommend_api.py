@@ -447,3 +447,25 @@ def test_fuzzed_bodies_answer_200_or_a_400_naming_a_field(client, catalogue, bod
     else:
         for rig in response.json()["rigs"]:
             assert not [f for f in rig["findings"] if f["severity"] == "error"]
+
+
+@pytest.mark.parametrize("prices", ["new", "used"])
+def test_memory_kind_follows_the_platform(client, catalogue, prices):
+    # Server and workstation boards take RDIMMs, desktops UDIMMs: the search picks the kit the board takes,
+    # so no rig is lost to MEMORY_REGISTERED_MISMATCH (it used to reject 4x RTX 3060 on a ROMED6U that way).
+    out = recommend(
+        client,
+        {
+            "workloads": [
+                {"model": "llama-3.1-70b", "method": "inference", "precision": "q4", "seq_len": 4096}
+            ],
+            "budget": {"amount": 3000, "currency": "USD"},
+            "prices": prices,
+            "max_gpus": 4,
+            "enclosure": "any",
+        },
+    )
+    assert out["rigs"]
+    assert not [w for w in out["why_not"] if "MEMORY_REGISTERED_MISMATCH" in w]
+    for rig in out["rigs"]:
+        assert "MEMORY_REGISTERED_MISMATCH" not in {f["code"] for f in rig["findings"]}
