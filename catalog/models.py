@@ -473,11 +473,12 @@ CATEGORY_ATTR = {
 
 
 class Currency(models.TextChoices):
-    USD = "USD"
-    EUR = "EUR"
-    CNY = "CNY"
-    GBP = "GBP"
-    JPY = "JPY"
+    # Labels are the ISO codes themselves (Django would title-case them to "Usd").
+    USD = "USD", "USD"
+    EUR = "EUR", "EUR"
+    CNY = "CNY", "CNY"
+    GBP = "GBP", "GBP"
+    JPY = "JPY", "JPY"
 
 
 class PriceQuote(models.Model):
