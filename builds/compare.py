@@ -148,8 +148,10 @@ PRICE_ROWS = ("Price (new, USD)", "Price per GB VRAM", "Price per TFLOP")
 
 
 def flag_incomplete_prices(figures: list[dict], columns: list[dict]) -> list[dict]:
-    """Price figures that rest on an incomplete total say so ("N of M parts priced") and are never marked
-    best: a total that leaves parts out is not the cheapest (issue 15, item 6)."""
+    """Price figures that rest on an incomplete total say so ("N of M parts priced"), and while any build's
+    total is incomplete no price cell is marked best or worst: a total that leaves parts out cannot be
+    ranked against one that does not (issue 15, item 6)."""
+    incomplete = any(column["totals_usd"].coverage for column in columns)
     for row in figures:
         if row["label"] not in PRICE_ROWS:
             continue
@@ -157,8 +159,8 @@ def flag_incomplete_prices(figures: list[dict], columns: list[dict]) -> list[dic
             coverage = column["totals_usd"].coverage
             if coverage and cell["text"] != "—":
                 cell["text"] += f" ({coverage})"
-                if cell["mark"] == "best":
-                    cell["mark"] = ""
+            if incomplete:
+                cell["mark"] = ""
     return figures
 
 

@@ -455,15 +455,15 @@ __all__ = ["DEFAULT_WORKLOADS", "check_workloads", "validate_workloads"]
 # How each multi-GPU strategy and offload reads on a page (the planner and the configurator say which one
 # a verdict rests on).
 STRATEGY_LABELS = {
-    "ddp": "DDP (a full copy on each GPU)",
-    "zero3": "ZeRO-3 (weights, gradients and optimizer sharded)",
-    "fsdp": "FSDP (weights sharded)",
+    "ddp": "DDP (a full copy per GPU)",
+    "zero3": "ZeRO-3 sharding",
+    "fsdp": "FSDP sharding",
     "tensor": "tensor split",
     "pipeline": "layer split",
 }
 OFFLOAD_LABELS = {
-    "optimizer": "optimizer states offloaded to CPU RAM",
-    "optimizer_and_params": "optimizer states and weights offloaded to CPU RAM",
+    "optimizer": "optimizer offloaded to CPU RAM",
+    "optimizer_and_params": "optimizer and weights offloaded to CPU RAM",
     "params": "weights offloaded to CPU RAM",
 }
 

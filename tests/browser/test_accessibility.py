@@ -103,7 +103,7 @@ def test_keyboard_only_adds_a_gpu_and_saves(open_page, seed_catalogue):
     page.wait_for_load_state("networkidle")
     assert page.locator(f"#row-gpu .line[data-slug='{GPU}']").count() == 1
 
-    tab_to("input[name=name]")
+    tab_to("form[method=post] input[name=name]")
     keyboard.type("Keyboard rig")
     tab_to("form[method=post] button[type=submit]")
     with page.expect_navigation():
