@@ -253,6 +253,7 @@ def workload_rows(report: dict) -> list[dict]:
                 if speed
                 else "—",
                 "assumption": speed.get("assumption", "") if speed else "",
+                "reason": w.get("reason") or "",  # why it does not fit (catalog.engine.workload.fit_reason)
             }
         )
     return rows

@@ -175,3 +175,18 @@ def test_markdown_export_has_absolute_links_and_a_total(client, seed_catalogue, 
 def test_money_text():
     assert money_text(Decimal("1234.4"), "JPY", RATES) == "185,160 JPY"
     assert money_text(None, "USD", RATES) == ""
+
+
+def test_api_check_prices_electricity_in_the_context_currency(client, seed_catalogue):
+    def yearly_cost(context):
+        body = {"parts": [{"slug": GPU, "quantity": 1}], "context": context}
+        response = client.post("/api/v1/check", body, content_type="application/json")
+        assert response.status_code == 200, response.content
+        return response.json()["cost"]
+
+    usd = yearly_cost({})
+    jpy = yearly_cost({"currency": "JPY"})
+    assert jpy["currency"] == "JPY"
+    assert jpy["yearly_cost"] == pytest.approx(usd["yearly_cost"] * float(exchange_rates()["JPY"]), rel=0.01)
+    own = yearly_cost({"currency": "JPY", "kwh_price": 0.15})  # a price given is taken as given
+    assert own["yearly_cost"] == pytest.approx(usd["yearly_cost"], rel=0.001)

@@ -144,3 +144,14 @@ def test_every_estimator_breakdown_key_has_a_label(planner_presets):
     assert breakdown_label("some_new_part") == "Some new part"
     items = breakdown_items({"weights": 2.0, "cuda_context": 0.5})
     assert [i["label"] for i in items] == ["Model weights", "CUDA context"]
+
+
+def test_build_page_says_why_a_workload_does_not_fit(client, planner_presets):
+    build = planner_presets["3x-3090-mining-rig-conversion"]
+    html = client.get(f"/b/{build.share_id}/").content.decode()
+    reasons = [
+        text(r).strip() for r in re.findall(r'class="small text-body-secondary fit-reason">(.*?)</div>', html)
+    ]
+    assert reasons and all(re.search(r"GiB", r) for r in reasons)
+    rows = re.findall(r'<tr class="wl-does_not_fit">', html)
+    assert len(rows) == len(reasons)  # every row that does not fit says why, and only those
