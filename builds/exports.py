@@ -143,8 +143,8 @@ def markdown(build, state, report: dict, rows: list[dict], root: str = "") -> st
     for row in rows:
         cells = (row["category"], row["name"], row["quantity"], row["today"])
         out.append("| " + " | ".join(md_text(cell) for cell in cells) + " |")
-    totals = totals_for(state, report)
-    if totals.price_new is not None:
+    totals = totals_for(state, report) if state is not None else None
+    if totals is not None and totals.price_new is not None:
         total = f"{totals.price_new:,.0f} {totals.currency}"
         notes = "; ".join(
             n for n in (totals.coverage, totals.paid_lines and "price paid where recorded") if n
