@@ -6,12 +6,15 @@ from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 from unittest.mock import patch
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builds import selectors
 from builds.money import LinePrice, default_kwh_price, line_price, localised_context, money_text, totals_for
+from builds.state import state_from_build
 from catalog.engine.specs import DEFAULT_KWH_PRICE
 from catalog.models import CloudOffer, Gpu
 from catalog.services import exchange_rates
@@ -190,3 +193,18 @@ def test_api_check_prices_electricity_in_the_context_currency(client, seed_catal
     assert jpy["yearly_cost"] == pytest.approx(usd["yearly_cost"] * float(exchange_rates()["JPY"]), rel=0.01)
     own = yearly_cost({"currency": "JPY", "kwh_price": 0.15})  # a price given is taken as given
     assert own["yearly_cost"] == pytest.approx(usd["yearly_cost"], rel=0.001)
+
+
+def test_a_currency_change_resends_every_priced_row_and_the_totals(client, seed_catalogue):
+    """The rows' regions are signed by their price text, so a re-check after a currency change swaps in
+    the rows (in the new currency), the totals and the context controls, not just the totals."""
+    build = seed_catalogue["dual-4090-home-server"]
+    state = state_from_build(build, selectors.build_lines(build))
+    state.currency = "USD"
+    url = f"/builds/new/?{state.query()}"
+    page = client.get(url).content.decode()
+    shown = urlencode([("v", s) for s in re.findall(r'name="v" value="([^"]+)"', page)])
+    response = client.get(f"{url}&cur=EUR&{shown}", headers={"HX-Request": "true"}).content.decode()
+    swapped = set(re.findall(r'hx-swap-oob="innerHTML:#r-([a-z-]+)"', response))
+    assert {"totals", "where", "row-gpu", "row-cpu", "row-psu"} <= swapped
+    assert "EUR each" in response and "USD each" not in response
