@@ -17,6 +17,7 @@ from builds.money import Totals, money_text, totals_for  # noqa: F401 - Totals: 
 from builds.regions import cached_or_made, signature
 from builds.reports import report_for
 from builds.state import DIGITS, State, encode_line, number_text
+from builds.wording import parallel_text
 from catalog.models import CATEGORY_MODELS, Category
 from catalog.services import catalogue_version, exchange_rates
 from catalog.specs import spec_for
@@ -243,7 +244,8 @@ def workload_rows(report: dict) -> list[dict]:
                 "verdict": w.get("verdict") or "unknown",
                 "verdict_class": (w.get("verdict") or "unknown").replace("_", ""),
                 "verdict_label": VERDICT_LABELS.get(w.get("verdict"), w.get("verdict") or "?"),
-                "gpus": f"{w['gpus_used']}" + (f" ({w['parallel']})" if w.get("parallel") else "")
+                "gpus": f"{w['gpus_used']}"
+                + (f" ({parallel_text(w['parallel'])})" if w.get("parallel") else "")
                 if w.get("gpus_used")
                 else "—",
                 "memory": "—" if w.get("memory_per_gpu_gib") is None else f"{w['memory_per_gpu_gib']:.1f}",

@@ -9,11 +9,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Min
 from django.http import HttpResponse, JsonResponse
+from django.utils.text import capfirst
 
 from builds.money import line_price, totals_for
 from builds.reports import report_for
 from builds.selectors import build_as_dict
-from builds.wording import circuit_text
+from builds.wording import circuit_text, part_noun
 from catalog.models import CloudOffer
 from catalog.prices_csv import csv_cell
 from catalog.services import Money, exchange_rates, from_usd
@@ -141,7 +142,7 @@ def site_root(request) -> str:
 def markdown(build, state, report: dict, rows: list[dict], root: str = "") -> str:
     out = [f"## {md_text(build.name)}", "", "| Category | Part | Qty | Price today |", "|---|---|---|---|"]
     for row in rows:
-        cells = (row["category"], row["name"], row["quantity"], row["today"])
+        cells = (capfirst(part_noun(row["category"])), row["name"], row["quantity"], row["today"])
         out.append("| " + " | ".join(md_text(cell) for cell in cells) + " |")
     totals = totals_for(state, report) if state is not None else None
     if totals is not None and totals.price_new is not None:

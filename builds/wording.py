@@ -19,6 +19,15 @@ PART_NOUNS = {
     "riser": "riser or extender",
     "brace": "GPU brace",
 }
+# A multi-GPU strategy code as a short label (the workload table's GPUs column).
+PARALLEL_SHORT = {
+    "ddp": "DDP",
+    "zero3": "ZeRO-3",
+    "fsdp": "FSDP",
+    "pipeline": "layer split",
+    "tensor": "tensor split",
+    "expert": "expert split",
+}
 CIRCUIT_CODE = re.compile(r"^([0-9.]+)v-([0-9.]+)a$", re.IGNORECASE)
 
 
@@ -55,3 +64,12 @@ def thermal_hint(categories: set[str], report: dict) -> str:
     if not thermal.get("gpus"):
         return "Add a GPU to estimate the air temperature rise."
     return "A case fan in the build has no rated airflow (CFM): the air temperature rise is not estimated."
+
+
+def parallel_text(code: str | None) -> str:
+    return PARALLEL_SHORT.get(code or "", code or "")
+
+
+def part_noun(category: str) -> str:
+    """A category code ("psu") as the word for one such part ("power supply")."""
+    return PART_NOUNS.get(category, category)

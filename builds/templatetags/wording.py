@@ -2,10 +2,11 @@
 
 from django import template
 
-from builds.wording import circuit_text, picker_summary
+from builds.wording import circuit_text, part_noun, picker_summary
 
 register = template.Library()
 register.filter("circuit_text", circuit_text)
+register.filter("part_noun", part_noun)
 
 
 @register.filter
