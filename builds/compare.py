@@ -164,6 +164,13 @@ def flag_incomplete_prices(figures: list[dict], columns: list[dict]) -> list[dic
     return figures
 
 
+def chart_label(key: str, shown: str, columns: list[dict]) -> str:
+    """The chart's price row says so when a build's total leaves parts out."""
+    if key in PRICE_ROWS and any(column["totals_usd"].coverage for column in columns):
+        return "Price (USD, incomplete)"
+    return shown
+
+
 def compare_context(share_ids: list[str]) -> dict:
     builds = {b.share_id: b for b in Build.objects.filter(share_id__in=share_ids)}
     missing = [s for s in share_ids if s not in builds]
@@ -198,7 +205,7 @@ def compare_context(share_ids: list[str]) -> dict:
     if len(columns) >= 2:
         keyed = {f["label"]: f["raw"] for f in figures}
         chart = compare_bars_svg(
-            [(shown, keyed[k]) for k, shown in CHART_ROWS],
+            [(chart_label(k, shown, columns), keyed[k]) for k, shown in CHART_ROWS],
             [c["build"].name for c in columns],
         )
     examples = Build.objects.listed().order_by("-visibility", "name")[:12]

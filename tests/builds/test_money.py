@@ -162,6 +162,7 @@ def test_payback_and_compare_say_when_the_total_is_incomplete(client, seed_catal
     row = row[: row.index("</tr>")]
     assert "parts priced)" in row
     assert "(best)" not in row and "(worst)" not in row  # incomplete totals are not ranked
+    assert "Price (USD, incomplete)" in compare  # and the chart's price row says so
 
 
 def test_markdown_export_has_absolute_links_and_a_total(client, seed_catalogue, settings):
