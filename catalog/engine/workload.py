@@ -546,8 +546,9 @@ def fit_reason(row: dict, *, vram_gib: float | None, ram_gib: float | None, ram_
             f"{ram_need:,.0f} GiB of system RAM; the rig has {have}"
         )
     if need is not None and vram_gib is not None:
-        return (
-            f"needs {need:,.1f} GiB per GPU even with {row.get('strategy') or 'the best strategy tried'}; "
-            f"each card has {vram_gib * USABLE_VRAM_SHARE:,.1f} GiB usable"
-        )
+        usable = f"{vram_gib * USABLE_VRAM_SHARE:,.1f} GiB usable"
+        if row.get("gpus_used") == 1 and row.get("offload") in (None, "none"):
+            return f"needs {need:,.1f} GiB on one GPU; the card has {usable}"
+        plan = row.get("strategy") or "the best plan tried"
+        return f"needs {need:,.1f} GiB per GPU even with {plan}; each card has {usable}"
     return "GPU memory unknown"
