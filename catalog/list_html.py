@@ -7,6 +7,7 @@ templates/catalog/parts_list.html had (tests/catalog/test_parts_pages.py checks 
 
 from html import escape
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -16,6 +17,9 @@ from catalog.selectors import PartList, PartRow
 # html.escape(quote=True) is what django.utils.html.escape does to a str (& < > " ' escaped), without the
 # lazy-string wrapper and SafeString bookkeeping per value; the row is marked safe once, at the end.
 UNKNOWN = '<span class="unknown">unknown</span>'
+
+
+SLUG_HOLE = "slug-hole"
 
 
 def money_or_unknown(value) -> str:
@@ -45,7 +49,12 @@ def price_cell(row: PartRow) -> str:
     return f'<td class="text-end text-nowrap price">{price}{used}{stale}</td>'
 
 
-def row_html(row: PartRow, category: str, currency_query: str) -> str:
+def detail_href(category: str) -> str:
+    """The part-detail URL of this category with a ``{slug}`` hole: reversed once per page, not per row."""
+    return reverse("part-detail", args=[category, SLUG_HOLE]).replace(SLUG_HOLE, "{slug}")
+
+
+def row_html(row: PartRow, category: str, currency_query: str, href: str | None = None) -> str:
     part = row.part
     slug = escape(part.slug)
     brand = f'<div class="small text-body-secondary">{escape(part.brand)}</div>' if part.brand else ""
@@ -59,7 +68,7 @@ def row_html(row: PartRow, category: str, currency_query: str) -> str:
             f'<td class="text-end text-nowrap">{money_or_unknown(row.per_tflop)}</td>'
         )
     return (
-        f'<tr data-slug="{slug}"><td class="part-name"><a href="/parts/{escape(category)}/{slug}/{currency_query}">'
+        f'<tr data-slug="{slug}"><td class="part-name"><a href="{escape((href or detail_href(category)).replace("{slug}", part.slug))}{currency_query}">'
         f"{escape(part.name)}</a>{brand}</td>{cells}{price_cell(row)}{per}</tr>"
     )
 
@@ -71,6 +80,7 @@ def rows_html(listing: PartList) -> SafeString:
             f'<tr><td colspan="{len(listing.columns) + 4}">No part matches these filters.</td></tr>'
         )
     currency_query = "" if listing.currency == "USD" else f"?currency={escape(listing.currency)}"
+    href = detail_href(listing.category)
     return mark_safe(  # noqa: S308 - every value above went through html.escape
-        "".join(row_html(row, listing.category, currency_query) for row in listing.rows)
+        "".join(row_html(row, listing.category, currency_query, href) for row in listing.rows)
     )
