@@ -268,10 +268,14 @@ class SpeedRange:
     assumption: str
 
     def as_dict(self) -> dict[str, Any]:
+        # The high end rounds down so that rounding never lifts it over the bandwidth bound it was capped at
+        # (1.4388 shown as 1.44 broke "no range exceeds the bound"); low <= expected <= high stays true.
+        high = math.floor(self.high * 100 + 1e-9) / 100 if math.isfinite(self.high) else self.high
+        expected = min(round(self.expected, 2), high)
         return {
-            "low": round(self.low, 2),
-            "expected": round(self.expected, 2),
-            "high": round(self.high, 2),
+            "low": min(round(self.low, 2), expected),
+            "expected": expected,
+            "high": high,
             "unit": self.unit,
             "assumption": self.assumption,
         }

@@ -284,3 +284,21 @@ def test_table_speed_never_beats_the_bound_of_its_own_split(vram, bandwidth, cou
     if r["parallel"] == "tensor" and r["runtime"] == "llama.cpp":
         shards = n  # row split reads the matrices in parallel (KV on the main GPU)
     assert r["speed"]["high"] <= bandwidth * 1e9 * shards / weights * (1 + 1e-6), r
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    low=st.floats(0, 1e4, allow_nan=False),
+    span=st.floats(0, 1e4, allow_nan=False),
+    top=st.floats(0, 1e4, allow_nan=False),
+)
+def test_a_shown_range_never_rounds_above_its_own_high(low, span, top):
+    # The rounding of a range must not lift it over the bound its high end was capped at (a 1.4388 tok/s
+    # bound once showed as 1.44), and the shown figures stay ordered.
+    from catalog.engine.estimator import SpeedRange
+
+    expected = low + span / 2
+    high = max(expected, min(low + span, top if top >= expected else expected))
+    shown = SpeedRange(low, expected, high, "tokens/s", "").as_dict()
+    assert shown["high"] <= high + 1e-9
+    assert shown["low"] <= shown["expected"] <= shown["high"]
