@@ -46,6 +46,9 @@ env -u DATABASE_URL RIGSITE_CONCURRENCY_RESULTS="$RESULTS" "$PY" -m pytest tests
 echo "== parts list rendering on SQLite: curated GPUs by price per GB against the 404 floor (bench/parts_list_ratio.py)"
 env -u DATABASE_URL "$PY" bench/parts_list_ratio.py || echo "!! parts list over its budget (20x the 404 page; see above)"
 
+echo "== configurator re-check on SQLite: uncached htmx re-check of the dual-4090 example against the 404 floor (bench/recheck_ratio.py)"
+env -u DATABASE_URL "$PY" bench/recheck_ratio.py || echo "!! re-check over its budget (7x the 404 page; see above)"
+
 echo "== private PostgreSQL on 127.0.0.1:$PG_PORT"
 pg_start
 # Production settings, DEBUG off, served only on loopback; generous rate limits so the load is measured,
