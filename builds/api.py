@@ -24,6 +24,7 @@ from builds.reports import report_for
 from catalog.engine import specs as engine
 from catalog.engine import workload
 from catalog.models import Currency
+from catalog.workloads import presets
 
 MAX_BODY_BYTES = 256 * 1024
 CHECK_KEYS = {"parts", "inline_parts", "context", "workloads"}
@@ -122,7 +123,7 @@ def parse_check_body(body: dict) -> tuple[list[Line], engine.Context]:
         context_data["workloads"] = body["workloads"]
     try:
         context = engine.parse_context(localised_context(context_data))
-        workload.validate_workloads(list(context.workloads))
+        workload.validate_workloads(list(context.workloads), presets())
     except engine.SpecError as exc:
         raise InputError(exc.field, exc.message) from None
     return lines, context

@@ -126,6 +126,7 @@ class Request:
     owned: tuple[tuple[str, int], ...] = ()
     value_per: str = "currency"
     max_checks: int = 160  # engine checks for the whole answer (bench: p95 <= 1.5 s on 2 cores)
+    presets: Any = None  # the catalogue's model presets (catalog.workloads.presets); None: the seed file's
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ _ESTIMATE_CACHE: dict[tuple, tuple[dict, ...]] = {}
 
 
 def estimate_workloads(
-    gpu: GpuSpec, count: int, workloads: tuple[dict, ...], link_gbps: float | None = None
+    gpu: GpuSpec, count: int, workloads: tuple[dict, ...], link_gbps: float | None = None, presets=None
 ) -> tuple[dict, ...]:
     """The engine's workload rows (verdict, ram_needed_gib, speed {low, expected, high, unit}) for ``count``
     cards of ``gpu`` with unknown RAM (so offload is not limited) and the given PCIe link. Every call to the
@@ -143,12 +144,12 @@ def estimate_workloads(
     from catalog.engine import workload as engine_workload
     from catalog.engine.state import build_state
 
-    key = (gpu, count, link_gbps, _freeze(workloads))
+    key = (gpu, count, link_gbps, _freeze(workloads), presets)
     hit = _ESTIMATE_CACHE.get(key)
     if hit is not None:
         return hit
     rig = engine.Rig((engine.Part("gpu", "gpu", "gpu", gpu, quantity=count),))
-    context = engine.Context(workloads=tuple(workloads))
+    context = engine.Context(workloads=tuple(workloads), presets=presets)
     state = build_state(rig, context, Report())
     for unit in state.gpus:
         unit.gbps = link_gbps
@@ -317,7 +318,7 @@ class Search:
             "currency": request.currency,
             "workloads": [w.request for w in request.workloads],
         }
-        self.context = engine.parse_context(self.context_data)
+        self.context = replace(engine.parse_context(self.context_data), presets=request.presets)
         self.workloads = tuple(w.request for w in request.workloads)
         by_slug = {o.slug: o for offers in catalogue.values() for o in offers}
         self.owned_offers: dict[str, list[Offer]] = {}
@@ -364,11 +365,13 @@ class Search:
                 continue
             fitted = False
             for n in range(max(1, owned_n), max_gpus + 1):
-                rows = estimate_workloads(spec, n, self.workloads)
+                rows = estimate_workloads(spec, n, self.workloads, presets=self.req.presets)
                 if not rows or any(r.get("verdict") not in FITTING for r in rows):
                     continue
                 fitted = True
-                optimistic = estimate_workloads(spec, n, self.workloads, OPTIMISTIC_LINK_GBPS)
+                optimistic = estimate_workloads(
+                    spec, n, self.workloads, OPTIMISTIC_LINK_GBPS, self.req.presets
+                )
                 if not self._targets_possible(optimistic, n):
                     speeds = ", ".join(f"{v:g}" for v in (_expected(r) for r in optimistic) if v)
                     self.stats.reject(

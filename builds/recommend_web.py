@@ -23,6 +23,7 @@ from catalog.engine import specs as engine
 from catalog.engine import workload as engine_workload
 from catalog.models import Currency
 from catalog.specs import catalogue_queryset, spec_for
+from catalog.workloads import presets
 
 BODY_KEYS = {"workloads", "budget", "prices", "circuit", "max_gpus", "enclosure", "owned", "value_per"}
 WORKLOAD_EXTRA = ("target_tokens_per_s", "target_days", "train_tokens")
@@ -154,7 +155,7 @@ def _engine_workloads(raw: list[dict]) -> tuple[list[dict], list[str]]:
     items = [dict(w) for w in raw]
     for _ in range(4):
         try:
-            engine_workload.validate_workloads(items)
+            engine_workload.validate_workloads(items, presets())
             return items, notes
         except engine.SpecError as exc:
             field = exc.field
@@ -257,6 +258,7 @@ def parse_request(body: dict) -> tuple[search.Request, list[str]]:
         enclosure=enclosure,
         owned=tuple(owned.items()),
         value_per=value_per,
+        presets=presets(),
     )
     return request, notes
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import replace
 
 from django.core.cache import cache
 
@@ -9,6 +10,7 @@ from builds.inputs import Line, rig_from_lines
 from catalog.engine import specs as engine
 from catalog.engine.checks import check
 from catalog.services import catalogue_version
+from catalog.workloads import presets
 
 REPORT_TTL_S = 600
 
@@ -24,6 +26,7 @@ def content_key(lines: list[Line], context: engine.Context) -> str:
         context.hours_per_day,
         context.currency,
         list(context.workloads),
+        context.presets.key if context.presets is not None else None,
     ]
     raw = json.dumps([content, context_data], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -35,7 +38,11 @@ def report_key(lines: list[Line], context: engine.Context) -> str:
 
 
 def report_for(lines: list[Line], context: engine.Context) -> dict:
-    """The engine's report as a JSON-ready dict (findings, lanes, power, thermal, ...)."""
+    """The engine's report as a JSON-ready dict (findings, lanes, power, thermal, ...). The workloads are
+    checked against the catalogue's model presets (catalog.workloads.presets) unless the context names its
+    own; the presets are part of the cache key."""
+    if context.presets is None:
+        context = replace(context, presets=presets())
     key = f"report:{report_key(lines, context)}"
     cached = cache.get(key)
     if cached is not None:

@@ -18,8 +18,10 @@ Units: bytes internally, GiB (2**30) at the API.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -1712,8 +1714,51 @@ def _load_presets(path: str) -> dict[str, ModelArch]:
 
 
 def load_presets(path: str | Path | None = None) -> dict[str, ModelArch]:
-    """Model presets by slug from catalog/data/model_presets.json."""
+    """Model presets by slug from catalog/data/model_presets.json (the seed the catalogue's ModelPreset rows
+    are loaded from; the engine uses it only when the caller passes no presets)."""
     return dict(_load_presets(str(path or PRESETS_PATH)))
+
+
+class Presets(Mapping):
+    """Model presets by slug, as the caller hands them to the engine (the Django side: ModelPreset rows).
+
+    Immutable and hashable by `key`, a signature of its content, so it can sit in a frozen Context, key the
+    engine's caches (the workload table is memoised by it) and key a report cache."""
+
+    __slots__ = ("_archs", "key")
+
+    def __init__(self, archs: Mapping[str, ModelArch], key: str | None = None):
+        self._archs = dict(archs)
+        if key is None:
+            raw = json.dumps(
+                sorted((slug, repr(arch)) for slug, arch in self._archs.items()), separators=(",", ":")
+            )
+            key = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+        self.key = key
+
+    def __getitem__(self, slug: str) -> ModelArch:
+        return self._archs[slug]
+
+    def __iter__(self):
+        return iter(self._archs)
+
+    def __len__(self) -> int:
+        return len(self._archs)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Presets) and other.key == self.key
+
+    def __repr__(self) -> str:
+        return f"Presets({len(self._archs)} presets, key={self.key})"
+
+
+@lru_cache(maxsize=1)
+def file_presets() -> Presets:
+    """The seed file's presets as a Presets (what the engine uses when the caller passes none)."""
+    return Presets(load_presets())
 
 
 def _int_field(data: dict, key: str, lo: int, hi: int, default: int | None = None) -> int | None:
@@ -1905,10 +1950,12 @@ __all__ = [
     "EstimateRequest",
     "EstimateRequestError",
     "ModelArch",
+    "Presets",
     "SpeedRange",
     "days_to_train",
     "decode_tokens_per_s",
     "estimate",
+    "file_presets",
     "load_presets",
     "lora_params",
     "parse_arch",

@@ -21,7 +21,7 @@ riser brace.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from catalog.engine.errors import InputError
@@ -359,6 +359,9 @@ class Context:
     workloads: tuple[Any, ...] = ()
     # Continuous loads at most 80 % of the breaker rating (NEC 210.19/210.20 practice, North America).
     continuous_fraction: float = 0.8
+    # Model presets by slug (an estimator.Presets) the workloads name; None: the seed file's. The Django side
+    # passes the catalogue's ModelPreset rows, so a preset added in the admin is known to the checks.
+    presets: Any = None
 
     @property
     def circuit_limit_w(self) -> float:
@@ -366,7 +369,7 @@ class Context:
 
     def with_circuit(self, circuit: str | dict) -> Context:
         volts, amps, label = _parse_circuit(circuit, "context.circuit")
-        return Context(volts, amps, label, self.kwh_price, self.hours_per_day, self.currency, self.workloads)
+        return replace(self, circuit_volts=volts, circuit_amps=amps, circuit_label=label)
 
 
 # ---------------------------------------------------------------------------------------------------------

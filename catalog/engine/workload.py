@@ -20,10 +20,11 @@ from .estimator import (
     EstimateRequest,
     EstimateRequestError,
     ModelArch,
+    Presets,
     days_to_train,
     decode_tokens_per_s,
     estimate,
-    load_presets,
+    file_presets,
     parse_estimate_request,
     prefill_tokens_per_s,
     serving_throughput,
@@ -121,11 +122,12 @@ class _Gpus:
     # bridges are not a part category, so tensor-parallel all-reduces are costed over PCIe
 
 
-def validate_workloads(workloads: Any) -> tuple[dict, ...]:
-    """Strict validation of ``context.workloads`` for the API; raises SpecError naming the field."""
+def validate_workloads(workloads: Any, presets: Presets | None = None) -> tuple[dict, ...]:
+    """Strict validation of ``context.workloads`` for the API against the caller's presets (None: the seed
+    file's); raises SpecError naming the field."""
     if not isinstance(workloads, list | tuple):
         raise SpecError("context.workloads", "must be a list")
-    presets = load_presets()
+    presets = presets if presets is not None else file_presets()
     for i, w in enumerate(workloads):
         try:
             parse_estimate_request(w, presets)
@@ -307,8 +309,9 @@ def _speed(arch: ModelArch, w: _Workload, est: Estimate, gpus: _Gpus) -> dict | 
 
 
 @lru_cache(maxsize=256)
-def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tuple[tuple[dict, ...], tuple]:
-    presets = load_presets()
+def _table(
+    gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...], presets: Presets
+) -> tuple[tuple[dict, ...], tuple]:
     if workloads_key:
         items: list[tuple[_Workload | None, ModelArch | None, str | None]] = []
         for i, raw in enumerate(workloads_key):
@@ -340,7 +343,9 @@ def _table(gpus: _Gpus, ram: float | None, workloads_key: tuple[str, ...]) -> tu
             items.append((w, arch, None))
         requested = True
     else:
-        items = [(w, presets[w.slug], None) for w in DEFAULT_WORKLOADS]
+        # The default table's models: the caller's presets, else the seed file's (a preset removed in the
+        # admin does not break the default table).
+        items = [(w, presets.get(w.slug) or file_presets()[w.slug], None) for w in DEFAULT_WORKLOADS]
         requested = False
     rows: list[dict] = []
     short: list[tuple[str, float, float | None]] = []
@@ -433,7 +438,8 @@ def check_workloads(rig: Rig, context, state) -> list[Finding]:
     ram = _ram_gib(rig)
     if ram is not None and not math.isfinite(ram):
         ram = None
-    rows, short = _table(gpus, ram, _workloads_key(tuple(getattr(context, "workloads", ()) or ())))
+    presets = getattr(context, "presets", None) or file_presets()
+    rows, short = _table(gpus, ram, _workloads_key(tuple(getattr(context, "workloads", ()) or ())), presets)
     state.report.workloads = [dict(r) for r in rows]
     findings: list[Finding] = []
     for label, need, have in short:
