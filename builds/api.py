@@ -213,7 +213,7 @@ def builds_create_view(request):
     lines, _ = parse_check_body(body)
     context, workloads = build_context_data(body)
     build, token = services.build_create(
-        items=selectors.item_inputs(lines), by=request.user, context=context, workloads=workloads, **fields
+        items=lines, by=request.user, context=context, workloads=workloads, **fields
     )
     return JsonResponse(
         {"share_id": build.share_id, "edit_token": token, "url": build.get_absolute_url()}, status=201
@@ -287,7 +287,7 @@ def build_patch(request, build: Build):
         for key, value in fields.items():
             setattr(build, key, value)
         build = services.build_save(
-            build=build, items=selectors.item_inputs(lines), by=request.user, note="api"
+            build=build, items=lines, by=request.user, note="api"
         )
     lines = selectors.build_lines(build)
     return JsonResponse(

@@ -5,7 +5,7 @@ resolved catalogue rows and the engine's report.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import F
 from django.utils.html import escape, format_html, format_html_join
@@ -16,8 +16,9 @@ from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, r
 from builds.money import Totals, money_text, totals_for  # noqa: F401 - Totals: re-exported
 from builds.regions import cached_or_made, signature
 from builds.reports import report_for
-from builds.state import DIGITS, State, encode_line, number_text
+from builds.state import DIGITS, State, encode_line
 from builds.wording import parallel_text
+from catalog.engine.placement import Placement
 from catalog.models import CATEGORY_MODELS, Category
 from catalog.services import catalogue_version, exchange_rates
 from catalog.specs import spec_for
@@ -72,34 +73,19 @@ def apply_overrides(state: State, params) -> bool:
     x (remove line x) and add (a catalogue slug: appended, or swapped in for a one-per-build category)."""
     changed = False
     for index, line in enumerate(state.lines):
+        before = line.placement
         q = params.get(f"q{index}")
         if q and DIGITS.fullmatch(q) and 1 <= int(q) <= 16 and int(q) != line.quantity:
             line.quantity = int(q)
-            for key in ("slots", "psu"):
-                line.placement.pop(key, None)
+            line.placement = line.placement.for_quantity()
             changed = True
         for key, name in (("slots", f"s{index}"), ("psu", f"p{index}")):
             if name in params:
-                raw = params.get(name, "").replace(" ", "")
-                values = [int(v) for v in raw.split(",") if DIGITS.fullmatch(v)]
-                new = values if len(values) == line.quantity else None
-                if new != line.placement.get(key):
-                    changed = True
-                    if new is None:
-                        line.placement.pop(key, None)
-                    else:
-                        line.placement[key] = new
+                line.placement = line.placement.with_units_text(key, params.get(name, ""), line.quantity)
         # A control changes its line only when its value differs from what the page showed: a riser width
         # the menu has no option for (x4, x8, set through the API) survives a re-check of another control.
-        if f"r{index}" in params and params.get(f"r{index}") != riser_value(line.placement):
-            riser = params.get(f"r{index}")
-            new = {"": {}, "16": {"riser": True}, "1": {"riser": True, "riser_width": 1}}.get(riser, {})
-            old = {k: line.placement.get(k) for k in ("riser", "riser_width") if line.placement.get(k)}
-            if new != old:
-                line.placement.pop("riser", None)
-                line.placement.pop("riser_width", None)
-                line.placement.update(new)
-                changed = True
+        if f"r{index}" in params:
+            line.placement = line.placement.with_riser_value(params.get(f"r{index}"))
         if f"w{index}" in params:
             raw = params.get(f"w{index}", "").strip()
             try:
@@ -111,12 +97,9 @@ def apply_overrides(state: State, params) -> bool:
             if error:
                 state.errors.append(f"line {index + 1}: power limit {error}")
                 watts = None
-            if watts != line.placement.get("power_limit_w"):
-                changed = True
-                if watts is None:
-                    line.placement.pop("power_limit_w", None)
-                else:
-                    line.placement["power_limit_w"] = watts
+            if watts != line.placement.power_limit_w:
+                line.placement = replace(line.placement, power_limit_w=watts)
+        changed |= line.placement != before
     remove = params.get("x", "")
     if DIGITS.fullmatch(remove) and int(remove) < len(state.lines):
         del state.lines[int(remove)]
@@ -124,13 +107,6 @@ def apply_overrides(state: State, params) -> bool:
     if params.get("add"):
         changed |= add_part(state, params.get("add"))
     return changed
-
-
-def riser_value(placement: dict) -> str:
-    """The mount menu's value for a placement: "1" an x1 extender, "16" any riser cable, "" in the slot."""
-    if placement.get("riser_width") == 1:
-        return "1"
-    return "16" if placement.get("riser") else ""
 
 
 def power_limit_error(watts: float) -> str | None:
@@ -180,7 +156,7 @@ def resolve_state(state: State) -> None:
             resolve_lines([line])
         except InputError as exc:
             state.errors.append(f"line {index + 1}: {exc.message}; placement reset")
-            line.placement = {}
+            line.placement = Placement()
             resolve_lines([line])
         good.append(line)
     state.lines = good
@@ -200,12 +176,10 @@ def line_views(state: State, report: dict) -> list[dict]:
             {
                 "index": index,
                 "line": line,
-                "slots_text": ",".join(str(s) for s in line.placement.get("slots", [])),
-                "psu_text": ",".join(str(s) for s in line.placement.get("psu", [])),
-                "riser_value": riser_value(line.placement),
-                "power_limit_text": number_text(line.placement["power_limit_w"])  # exact: reads back equal
-                if line.placement.get("power_limit_w") is not None
-                else "",
+                "slots_text": line.placement.slots_text,
+                "psu_text": line.placement.psu_text,
+                "riser_value": line.placement.riser_value,
+                "power_limit_text": line.placement.power_limit_text,
                 "flag": flagged.get(index),
                 "qty_options": QTY_OPTIONS[line.quantity],
                 "price_usd": line.part.price_usd if line.part else None,

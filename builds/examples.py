@@ -9,14 +9,15 @@ from pathlib import Path
 from django.db import transaction
 
 from builds import services
+from builds.inputs import Line
 from builds.models import Build, Visibility
+from catalog.engine.placement import Placement
 from catalog.models import Part
 
 EXAMPLES_PATH = Path(__file__).resolve().parent.parent / "catalog" / "data" / "example_builds.json"
-PLACEMENT_KEYS = ("slots", "riser", "riser_width", "psu", "power_limit_w")
 
 
-def example_items(record: dict, parts: dict[str, Part]) -> tuple[list[services.ItemInput], list[str]]:
+def example_items(record: dict, parts: dict[str, Part]) -> tuple[list[Line], list[str]]:
     items, missing = [], []
     for row in record.get("items", []):
         part = parts.get(row["slug"])
@@ -24,25 +25,36 @@ def example_items(record: dict, parts: dict[str, Part]) -> tuple[list[services.I
             missing.append(row["slug"])
             continue
         paid = row.get("price_paid") or {}
+        price_paid = None
+        if paid.get("amount") is not None:
+            price_paid = {
+                "amount": Decimal(str(paid["amount"])),
+                "currency": paid.get("currency") or "",
+                "condition": paid.get("condition") or "",
+            }
         items.append(
-            services.ItemInput(
+            Line(
+                slug=part.slug,
+                category=part.category,
+                name=part.name,
                 part=part,
                 quantity=row.get("quantity", 1),
-                placement={k: row[k] for k in PLACEMENT_KEYS if row.get(k) is not None},
-                price_paid_amount=Decimal(str(paid["amount"])) if paid.get("amount") is not None else None,
-                price_paid_currency=paid.get("currency") or "",
-                price_paid_condition=paid.get("condition") or "",
+                placement=Placement.from_json(row),
+                saved={"price_paid": price_paid},
             )
         )
     return items, missing
 
 
-def same_content(build: Build, record: dict, items: list[services.ItemInput]) -> bool:
+def same_content(build: Build, record: dict, items: list[Line]) -> bool:
     saved = [
         (i.part_id, i.quantity, i.placement, i.price_paid_amount)
         for i in build.items.order_by("position", "id")
     ]
-    wanted = [(i.part.pk, i.quantity, i.placement, i.price_paid_amount) for i in items]
+    wanted = [
+        (i.part.pk, i.quantity, i.placement.as_json(), (i.saved["price_paid"] or {}).get("amount"))
+        for i in items
+    ]
     return (
         saved == wanted
         and build.name == record["name"]

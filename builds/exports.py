@@ -192,7 +192,7 @@ def export_response(build, state, fmt: str, root: str = "") -> HttpResponse:
                 row["name"],
                 part.slug if part else "",
                 row["quantity"],
-                json.dumps(row["placement"]) if row["placement"] else "",
+                json.dumps(row["placement"].as_json()) if row["placement"] else "",
                 row["today"].amount if row["today"].amount is not None else "",
             ]
             writer.writerow([csv_cell(cell) for cell in cells])  # OWASP CSV injection: no formula cells

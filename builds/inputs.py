@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from catalog.engine import specs as engine
-from catalog.engine.errors import InputError  # the one input error; other builds modules import it here
+from catalog.engine.errors import InputError
+from catalog.engine.placement import KEYS as PLACEMENT_KEYS
+from catalog.engine.placement import Placement  # the one input error; other builds modules import it here
 from catalog.models import CATEGORY_ATTR, Part
 from catalog.services import catalogue_version
 from catalog.specs import engine_part, spec_for
 
 MAX_ITEMS = 64
 SLUG_RE = re.compile(r"[a-z0-9-]{1,220}")
-PLACEMENT_KEYS = ("slots", "riser", "riser_width", "psu", "power_limit_w")
 # What a saved build keeps per line beyond the part (BuildItem's saved and paid prices): the API's GET and
 # JSON export carry them, so an export can be posted back as it is.
 SAVED_KEYS = ("saved_price_usd", "price_paid")
@@ -77,16 +78,18 @@ def check_text(text: str, where: str) -> None:
 
 @dataclass
 class Line:
-    """One build line: a catalogue part (slug) or a custom part (category, name, spec dict)."""
+    """One build line, the one record of it from the URL, the API, the forms and the database to the engine
+    and back: a catalogue part (slug) or a custom part (category, name, spec dict), its quantity and
+    placement, and what a save keeps of the line's prices (`item`, `saved`; builds.services.write_items)."""
 
     slug: str | None = None
     category: str = ""
     name: str = ""
     spec: dict = field(default_factory=dict)
     quantity: int = 1
-    placement: dict = field(default_factory=dict)
+    placement: Placement = field(default_factory=Placement)
     part: Part | None = None  # resolved catalogue row (typed subclass)
-    item: object = None  # the saved BuildItem, when read from a build
+    item: object = None  # the saved BuildItem, when read from a build or continued by an edit
     # Saved values the API body gave explicitly (keys of SAVED_KEYS; None = clear it). What is not named
     # here is kept from the saved item the line continues.
     saved: dict = field(default_factory=dict)
@@ -95,15 +98,45 @@ class Line:
     # line order). None: after the lines that have one, in the order given.
     position: int | None = None
 
+    @classmethod
+    def for_part(cls, part: Part, quantity: int = 1, placement: Placement | None = None) -> "Line":
+        """A catalogue part as a new line."""
+        return cls(
+            slug=part.slug,
+            category=part.category,
+            name=part.name,
+            part=part,
+            quantity=quantity,
+            placement=placement or Placement(),
+        )
 
-def _placement(data: dict, where: str, category: str, quantity: int) -> dict:
-    """Validate placement keys through the engine's own strict part parser."""
-    probe = {"category": category, "quantity": quantity, **{k: data[k] for k in PLACEMENT_KEYS if k in data}}
+    @classmethod
+    def from_item(cls, item, part: Part | None = None) -> "Line":
+        """A saved BuildItem as a line (`part`: its typed catalogue row, when the caller has it)."""
+        if item.part_id:
+            part = part or item.part
+            line = cls(slug=part.slug, category=part.category, name=part.name, part=part)
+        else:
+            line = cls(category=item.custom_category, name=item.custom_name, spec=dict(item.custom_spec))
+        line.quantity = item.quantity
+        line.placement = Placement.from_json(item.placement)
+        line.item = item
+        return line
+
+    def part_id_at(self, index: int) -> str:
+        """The line's id in an engine rig and its report (findings name parts by it), the one place it is
+        made; `index` is the line's place in the build."""
+        return f"{self.slug}#{index}" if self.slug else f"custom-{index}"
+
+
+def _placement(placement: Placement, where: str, category: str, quantity: int) -> Placement:
+    """Validate a placement through the engine's own strict part parser."""
+    probe = {"category": category, "quantity": quantity, **placement.as_json()}
     try:
         engine.part_from_dict(probe, prefix="x")
     except engine.SpecError as exc:
         raise InputError(exc.field.replace("x[0]", where), exc.message) from None
-    return {k: data[k] for k in PLACEMENT_KEYS if k in data and data[k] is not None}
+    return placement
 
 
 def _quantity(value, where: str) -> int:
@@ -182,11 +215,7 @@ def parse_lines(parts, inline_parts) -> list[Line]:
             raise InputError(f"{where}.slug", "must be a part slug (a-z, 0-9 and -, at most 220)")
         quantity = _quantity(item.get("quantity", 1), where)
         saved = _saved_values(item, where)
-        placement = {
-            k: v
-            for k, v in item.items()
-            if k not in SAVED_KEYS and k not in CATALOGUE_READ_ONLY_KEYS and k != "position"
-        }
+        placement = Placement.from_json(item)  # validated with the part's category (resolve_lines)
         position = _position(item, where)
         lines.append(Line(slug=slug, quantity=quantity, placement=placement, saved=saved, position=position))
     for index, item in enumerate(inline_parts):
@@ -200,7 +229,7 @@ def parse_lines(parts, inline_parts) -> list[Line]:
         except engine.SpecError as exc:
             raise InputError(exc.field, exc.message) from None
         spec = engine.normalise_spec(parsed.category, item.get("spec") or {})  # canonical form factors
-        placement = {k: item[k] for k in PLACEMENT_KEYS if item.get(k) is not None}
+        placement = Placement.from_json(item)
         lines.append(
             Line(
                 category=parsed.category,
@@ -290,14 +319,12 @@ def rig_from_lines(lines: list[Line], *, prices: bool = False) -> engine.Rig:
         if line.part is not None:
             spec = spec_for(line.part)
             price = line.part.price_usd if prices else None
-            part_id = f"{line.slug}#{index}"
         else:
             spec = engine.spec_from_dict(line.category, line.spec)
             price = None
-            part_id = f"custom-{index}"
         engine_parts.append(
             engine_part(
-                part_id=part_id,
+                part_id=line.part_id_at(index),
                 name=line.name,
                 category=line.category,
                 spec=spec,

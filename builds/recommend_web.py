@@ -21,6 +21,7 @@ from builds.api import api_errors, read_json
 from builds.inputs import InputError, Line
 from catalog.engine import specs as engine
 from catalog.engine import workload as engine_workload
+from catalog.engine.placement import Placement
 from catalog.models import Currency
 from catalog.specs import catalogue_queryset, spec_for
 from catalog.workloads import presets
@@ -314,9 +315,7 @@ def configurator_url(rig: dict) -> str:
         Line(
             slug=p["slug"],
             quantity=p["quantity"],
-            placement={
-                k: p[k] for k in ("slots", "riser", "riser_width", "psu", "power_limit_w") if p.get(k)
-            },
+            placement=Placement.from_json({k: v for k, v in p.items() if v}),
         )
         for p in rig["parts"]
     ]
@@ -609,7 +608,7 @@ def _api_part(p: dict) -> dict:
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
 def recommend_save(request):
     """Save one recommended rig as a build (the configurator's own save path) and open it."""
-    from builds import edit_keys, selectors, services
+    from builds import edit_keys, services
     from builds.api import parse_check_body
 
     try:
@@ -624,7 +623,7 @@ def recommend_save(request):
     currency = context.pop("currency", "USD")
     name = (request.POST.get("name") or "Recommended rig")[:200]
     build, token = services.build_create(
-        items=selectors.item_inputs(lines),
+        items=lines,
         by=request.user,
         context=context,
         workloads=workloads,

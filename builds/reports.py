@@ -17,7 +17,8 @@ REPORT_TTL_S = 600
 
 def content_key(lines: list[Line], context: engine.Context) -> str:
     content = [
-        [line.slug, line.category, line.name, line.spec, line.quantity, line.placement] for line in lines
+        [line.slug, line.category, line.name, line.spec, line.quantity, line.placement.as_json()]
+        for line in lines
     ]
     context_data = [
         context.circuit_volts,
@@ -48,8 +49,6 @@ def report_for(lines: list[Line], context: engine.Context) -> dict:
     if cached is not None:
         return cached
     report = check(rig_from_lines(lines, prices=True), context).to_dict()
-    report["part_index"] = {
-        f"{line.slug}#{i}" if line.slug else f"custom-{i}": i for i, line in enumerate(lines)
-    }
+    report["part_index"] = {line.part_id_at(i): i for i, line in enumerate(lines)}
     cache.set(key, report, REPORT_TTL_S)
     return report

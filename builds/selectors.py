@@ -3,7 +3,7 @@
 from builds.inputs import Line, parts_by_slug
 from builds.models import Build, BuildItem
 from builds.money import localised_context
-from builds.services import TODAY, ItemInput, build_fields
+from builds.services import build_fields
 from catalog.engine import specs as engine
 from catalog.models import Category
 from catalog.selectors import BuildConstraints
@@ -14,61 +14,7 @@ def build_lines(build: Build) -> list[Line]:
     items = list(build.items.select_related("part").order_by("position", "id"))
     # Typed rows come through the per-process parts cache (one query for the items when it is warm).
     typed = parts_by_slug({item.part.slug for item in items if item.part_id})
-    lines = []
-    for item in items:
-        if item.part_id:
-            part = typed[item.part.slug]
-            lines.append(
-                Line(
-                    slug=part.slug,
-                    category=part.category,
-                    name=part.name,
-                    quantity=item.quantity,
-                    placement=dict(item.placement),
-                    part=part,
-                )
-            )
-        else:
-            lines.append(
-                Line(
-                    category=item.custom_category,
-                    name=item.custom_name,
-                    spec=dict(item.custom_spec),
-                    quantity=item.quantity,
-                    placement=dict(item.placement),
-                )
-            )
-        lines[-1].item = item
-    return lines
-
-
-def item_inputs(lines: list[Line]) -> list[ItemInput]:
-    inputs = []
-    for line in lines:
-        saved = getattr(line, "item", None)
-        inputs.append(
-            ItemInput(
-                part=line.part,
-                custom_category="" if line.part else line.category,
-                custom_name="" if line.part else line.name,
-                custom_spec={} if line.part else line.spec,
-                quantity=line.quantity,
-                placement=line.placement,
-                price_paid_amount=saved.price_paid_amount if saved else None,
-                price_paid_currency=saved.price_paid_currency if saved else "",
-                price_paid_condition=saved.price_paid_condition if saved else "",
-                saved_price_usd=saved.saved_price_usd if saved else TODAY,
-            )
-        )
-        given = getattr(line, "saved", None) or {}  # values the API body named (None clears one)
-        if "saved_price_usd" in given:
-            inputs[-1].saved_price_usd = given["saved_price_usd"]
-        if "price_paid" in given:
-            paid = given["price_paid"] or {"amount": None, "currency": "", "condition": ""}
-            inputs[-1].price_paid_amount = paid["amount"]
-            inputs[-1].price_paid_currency = paid["currency"]
-            inputs[-1].price_paid_condition = paid["condition"]
-    return inputs
+    return [Line.from_item(item, typed[item.part.slug] if item.part_id else None) for item in items]
 
 
 def build_context(build: Build) -> engine.Context:
@@ -103,14 +49,14 @@ def build_as_dict(build: Build, lines: list[Line], report: dict | None = None) -
         if line.part is not None:
             parts.append(
                 {"slug": line.slug, "name": line.name, "category": line.category, "quantity": line.quantity}
-                | line.placement
+                | line.placement.as_json()
                 | saved_values(line)
                 | {"position": position}
             )
         else:
             inline_parts.append(
                 {"category": line.category, "name": line.name, "spec": line.spec, "quantity": line.quantity}
-                | line.placement
+                | line.placement.as_json()
                 | saved_values(line)
                 | {"position": position}
             )

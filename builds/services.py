@@ -4,19 +4,17 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
 
+from builds.inputs import Line
 from builds.models import Build, BuildItem, BuildRevision, Visibility
 from catalog.engine import specs as engine
-from catalog.models import Part
 
 
 class _Today:
-    """ItemInput.saved_price_usd default: the catalogue's price now (a new line, or one the user re-adds)."""
+    """A line's saved price when it has none yet: the catalogue's price now (a new line, or one re-added)."""
 
     def __repr__(self):
         return "TODAY"
@@ -25,36 +23,27 @@ class _Today:
 TODAY = _Today()
 
 
-@dataclass
-class ItemInput:
-    """One line of a build as the forms and the API give it (already validated)."""
-
-    part: Part | None = None
-    custom_category: str = ""
-    custom_name: str = ""
-    custom_spec: dict = field(default_factory=dict)
-    quantity: int = 1
-    placement: dict = field(default_factory=dict)
-    price_paid_amount: Decimal | None = None
-    price_paid_currency: str = ""
-    price_paid_condition: str = ""
-    # The price when the line was first saved (USD per unit); kept by every later save of the same line.
-    saved_price_usd: Decimal | None | _Today = TODAY
-
-    @classmethod
-    def from_item(cls, item: BuildItem) -> "ItemInput":
-        return cls(
-            part=item.part,
-            custom_category=item.custom_category,
-            custom_name=item.custom_name,
-            custom_spec=item.custom_spec,
-            quantity=item.quantity,
-            placement=item.placement,
-            price_paid_amount=item.price_paid_amount,
-            price_paid_currency=item.price_paid_currency,
-            price_paid_condition=item.price_paid_condition,
-            saved_price_usd=item.saved_price_usd,
-        )
+def saved_prices(line: Line) -> dict:
+    """What a save keeps of a line's prices (BuildItem fields): the saved item's the line continues, then the
+    values the API body named (`line.saved`; None clears one). A new line's saved price is today's."""
+    item = line.item
+    values = {
+        "saved_price_usd": item.saved_price_usd if item is not None else TODAY,
+        "price_paid_amount": item.price_paid_amount if item is not None else None,
+        "price_paid_currency": item.price_paid_currency if item is not None else "",
+        "price_paid_condition": item.price_paid_condition if item is not None else "",
+    }
+    given = line.saved or {}
+    if "saved_price_usd" in given:
+        values["saved_price_usd"] = given["saved_price_usd"]
+    if "price_paid" in given:
+        paid = given["price_paid"] or {"amount": None, "currency": "", "condition": ""}
+        values["price_paid_amount"] = paid["amount"]
+        values["price_paid_currency"] = paid["currency"]
+        values["price_paid_condition"] = paid["condition"]
+    if values["saved_price_usd"] is TODAY:
+        values["saved_price_usd"] = line.part.price_usd if line.part is not None else None
+    return values
 
 
 def _line_key(line) -> tuple:
@@ -85,7 +74,9 @@ def continue_items(lines: list, old_items: list[BuildItem]) -> list:
             for item in unused:
                 if _item_key(item) != key:
                     continue
-                if exact and (item.quantity != line.quantity or dict(item.placement) != dict(line.placement)):
+                if exact and (
+                    item.quantity != line.quantity or dict(item.placement) != line.placement.as_json()
+                ):
                     continue
                 line.item = item
                 unused.remove(item)
@@ -143,36 +134,27 @@ def build_snapshot(build: Build, items: list[BuildItem]) -> dict:
     return build_fields(build) | {"items": [item_snapshot(i) for i in items]}
 
 
-def write_items(build: Build, items: list[ItemInput]) -> list[BuildItem]:
+def write_items(build: Build, lines: list[Line]) -> list[BuildItem]:
     build.items.all().delete()
     rows = [
         BuildItem(
             build=build,
             position=index,
-            part=item.part,
-            custom_category=item.custom_category if item.part is None else "",
-            custom_name=item.custom_name if item.part is None else "",
-            custom_spec=engine.normalise_spec(item.custom_category, item.custom_spec)
-            if item.part is None
-            else {},
-            quantity=item.quantity,
-            placement=item.placement,
-            saved_price_usd=(
-                item.saved_price_usd
-                if item.saved_price_usd is not TODAY
-                else (item.part.price_usd if item.part is not None else None)
-            ),
-            price_paid_amount=item.price_paid_amount,
-            price_paid_currency=item.price_paid_currency,
-            price_paid_condition=item.price_paid_condition,
+            part=line.part,
+            custom_category=line.category if line.part is None else "",
+            custom_name=line.name if line.part is None else "",
+            custom_spec=engine.normalise_spec(line.category, line.spec) if line.part is None else {},
+            quantity=line.quantity,
+            placement=line.placement.as_json(),
+            **saved_prices(line),
         )
-        for index, item in enumerate(items)
+        for index, line in enumerate(lines)
     ]
     return BuildItem.objects.bulk_create(rows)
 
 
 @transaction.atomic
-def build_save(*, build: Build, items: list[ItemInput], by=None, note: str = "") -> Build:
+def build_save(*, build: Build, items: list[Line], by=None, note: str = "") -> Build:
     """Save a build and its items; every save appends a revision. Concurrent saves each get their own
     revision number (the counter is incremented in the database under a row lock)."""
     is_new = build.pk is None
@@ -194,7 +176,7 @@ def build_save(*, build: Build, items: list[ItemInput], by=None, note: str = "")
     return build
 
 
-def build_create(*, name: str, items: list[ItemInput], by=None, **fields) -> tuple[Build, str]:
+def build_create(*, name: str, items: list[Line], by=None, **fields) -> tuple[Build, str]:
     token, token_hash = edit_token_new()
     owner = by if getattr(by, "is_authenticated", False) else None
     build = Build(name=name, edit_token_hash=token_hash, owner=owner, **fields)
@@ -202,7 +184,7 @@ def build_create(*, name: str, items: list[ItemInput], by=None, **fields) -> tup
 
 
 def build_fork(*, build: Build, by=None) -> tuple[Build, str]:
-    items = [ItemInput.from_item(i) for i in build.items.select_related("part")]
+    items = [Line.from_item(i) for i in build.items.select_related("part").order_by("position", "id")]
     return build_create(
         name=f"{build.name} (fork)"[:200],
         items=items,

@@ -19,6 +19,7 @@ from django.http import QueryDict
 from builds.inputs import MAX_ITEMS, InputError, Line, check_json_values
 from builds.money import localised_context
 from catalog.engine import specs as engine
+from catalog.engine.placement import Placement, number_text
 
 CIRCUIT_CHOICES = [
     ("120v-15a", "120 V / 15 A (North America)"),
@@ -91,12 +92,6 @@ def _label_number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def number_text(value) -> str:
-    """The shortest text that reads back to the same float (repr), without a trailing ".0"."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
 def circuit_label(value) -> str:
     if isinstance(value, dict):
         return f"{number_text(value.get('volts', 120))}v-{number_text(value.get('amps', 15))}a"
@@ -124,24 +119,7 @@ def encode_line(line: Line) -> str:
             {"category": line.category, "name": line.name, "spec": line.spec}, separators=(",", ":")
         )
         head = "c:" + base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-    flags = [f"{head}*{line.quantity}"]
-    p = line.placement
-    if p.get("slots"):
-        flags.append("s" + ".".join(str(s) for s in p["slots"]))
-    if p.get("riser"):
-        flags.append("r" + (str(p["riser_width"]) if p.get("riser_width") else ""))
-    if p.get("psu"):
-        flags.append("p" + ".".join(str(s) for s in p["psu"]))
-    if p.get("power_limit_w"):
-        flags.append(f"w{number_text(p['power_limit_w'])}")  # exact: the state reads back equal
-    return "~".join(flags)
-
-
-def _ints(text: str, where: str) -> list[int]:
-    parts = [x for x in text.split(".") if x != ""]
-    if not all(DIGITS.fullmatch(x) for x in parts):
-        raise InputError(where, f"{text[:40]!r} is not a list of numbers")
-    return [int(x) for x in parts]
+    return "~".join([f"{head}*{line.quantity}", *line.placement.flags()])
 
 
 def decode_line(token: str, index: int) -> Line:
@@ -170,26 +148,7 @@ def decode_line(token: str, index: int) -> Line:
         if not SLUG.fullmatch(name_part):
             raise InputError(where, f"{name_part[:40]!r} is not a part slug")
         line.slug = name_part
-    for flag in flags:
-        kind, rest = flag[:1], flag[1:]
-        if kind == "s":
-            line.placement["slots"] = _ints(rest, where)
-        elif kind == "r":
-            line.placement["riser"] = True
-            if rest:
-                widths = _ints(rest, where)
-                if not widths:
-                    raise InputError(where, "riser width is not a number")
-                line.placement["riser_width"] = widths[0]
-        elif kind == "p":
-            line.placement["psu"] = _ints(rest, where)
-        elif kind == "w":
-            try:
-                line.placement["power_limit_w"] = float(rest)
-            except ValueError:
-                raise InputError(where, f"power limit {rest!r} is not a number") from None
-        elif flag:
-            raise InputError(where, f"unknown flag {flag!r}")
+    line.placement = Placement.from_flags(flags, where)
     return line
 
 

@@ -34,7 +34,7 @@ from builds.state import (
     state_from_form,
     state_from_params,
 )
-from builds.wording import circuit_text
+from catalog.engine.placement import Placement
 
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -96,7 +96,7 @@ def build_create_post(request):
             form.add_error(None, "Add at least one part before saving.")
         return configurator_response(request, state, reverse("build-new"), {"build": None, "save_form": form})
     build, token = services.build_create(
-        items=selectors.item_inputs(state.lines),
+        items=state.lines,
         by=request.user,
         context=state.build_context(),
         currency=state.currency,
@@ -149,9 +149,7 @@ def build_edit_post(request, build: Build):
         # Lines rebuilt from the page carry no saved item: each continues the saved line it matches, so
         # prices paid and saved survive the edit.
         services.continue_items(state.lines, list(build.items.all()))
-        services.build_save(
-            build=build, items=selectors.item_inputs(state.lines), by=request.user, note="saved"
-        )
+        services.build_save(build=build, items=state.lines, by=request.user, note="saved")
     return HttpResponseRedirect(build.get_absolute_url())
 
 
@@ -289,7 +287,13 @@ def build_fork_view(request, share_id: str):
 def build_revision(request, share_id: str, number: int):
     build = build_for_view(share_id)
     revision = get_object_or_404(BuildRevision, build=build, number=number)
-    return TemplateResponse(request, "builds/revision.html", {"build": build, "revision": revision})
+    items = [
+        item | {"placement_text": Placement.from_json(item.get("placement")).describe()}
+        for item in revision.snapshot.get("items", [])
+    ]
+    return TemplateResponse(
+        request, "builds/revision.html", {"build": build, "revision": revision, "items": items}
+    )
 
 
 @require_GET

@@ -4,6 +4,7 @@ import dataclasses
 from decimal import Decimal
 
 from catalog.engine import specs as engine
+from catalog.engine.placement import Placement
 from catalog.models import CATEGORY_MODELS, Motherboard, Part
 
 SPEC_FIELDS = {
@@ -112,21 +113,16 @@ def engine_part(
     category: str,
     spec,
     quantity: int = 1,
-    placement: dict | None = None,
+    placement: Placement | None = None,
     price=None,
 ) -> engine.Part:
-    placement = placement or {}
     return engine.Part(
         id=part_id,
         name=name,
         category=category,
         spec=spec,
         quantity=quantity,
-        slots=tuple(placement["slots"]) if placement.get("slots") else None,
-        riser=placement.get("riser"),
-        riser_width=placement.get("riser_width"),
-        psu=tuple(placement["psu"]) if placement.get("psu") else None,
-        power_limit_w=placement.get("power_limit_w"),
+        **(placement or Placement()).engine_fields(),
         price=float(price) if price is not None else None,
     )
 

@@ -299,9 +299,10 @@ def test_a_recheck_with_the_controls_as_shown_changes_nothing(client, seed_catal
     (as every re-check of another control does) keeps it exactly."""
     from builds.inputs import Line
     from builds.state import State
+    from catalog.engine.placement import Placement
 
     assume(post(client, "/api/v1/check", {"parts": [{"slug": GPU} | placement]}).status_code == 200)
-    query = State(lines=[Line(slug=GPU, placement=placement), Line(slug=PSU)]).query()
+    query = State(lines=[Line(slug=GPU, placement=Placement.from_json(placement)), Line(slug=PSU)]).query()
     page = client.get(f"/builds/new/?{query}")
     assert page.status_code == 200
     form = BuildForm()
@@ -317,15 +318,16 @@ def test_export_and_import_keep_the_order_of_catalogue_and_custom_lines(client, 
     the order is part of the build: the export's positions give it back on import."""
     from builds.inputs import Line
     from builds.state import State
+    from catalog.engine.placement import Placement
 
     custom_psu = Line(category="psu", name="Own PSU", spec={"wattage_w": 850})
     custom_gpu = Line(category="gpu", name="Own GPU", spec={"board_power_w": 300, "vram_gb": 24})
     lines = [
         custom_psu,
-        Line(slug=GPU, placement={"psu": [1]}),
+        Line(slug=GPU, placement=Placement(psu=(1,))),
         Line(slug=PSU),
         custom_gpu,
-        Line(slug=GPU, placement={"psu": [0]}),
+        Line(slug=GPU, placement=Placement(psu=(0,))),
     ]
     state = State(lines=lines).query()
     made = client.post("/builds/new/", {"state": state, "name": "mixed", "visibility": "unlisted"})

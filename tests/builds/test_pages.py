@@ -200,3 +200,37 @@ def test_custom_part_with_typed_specs(client, seed_catalogue):
 )
 def test_nul_bytes_never_reach_the_database(client, seed_catalogue, url, status):
     assert client.get(url).status_code == status
+
+
+def test_revision_page_names_placement_in_words(client, seed_catalogue):
+    """Issue 14: the revision page printed placement as a Python dict ({'riser': True, 'psu': [0, 0, 1, 1]})."""
+    response = client.post(
+        "/builds/new/",
+        {
+            "l": [f"{GPU}*2~s1.4~r~p0.1~w300", "corsair-ax1600i*2", "msi-mpg-x670e-carbon-wifi*1"],
+            "name": "Placed",
+            "visibility": "unlisted",
+        },
+    )
+    assert response.status_code == 302
+    build = Build.objects.get(name="Placed")
+    page = client.get(f"/b/{build.share_id}/r/1/").content.decode()
+    assert "slots 1, 4; on a riser cable; PSUs 1, 2; power limit 300 W" in page
+    assert "automatic" in page  # the PSU line: nothing set
+    assert "{" not in page.split("<tbody>")[1].split("</tbody>")[0]  # no dict or JSON in the table
+
+
+def test_placement_words_and_round_trips():
+    from catalog.engine.placement import Placement
+
+    placement = Placement.from_json({"riser": True, "psu": [0, 0, 1, 1]})
+    assert placement.describe() == "on a riser cable; PSUs 1, 1, 2, 2"
+    assert Placement.from_json({"riser": True, "riser_width": 1}).describe() == "on an x1 extender"
+    assert Placement.from_json({"riser": False, "slots": [2]}).describe() == "slot 2; in the slot"
+    assert Placement().describe() == "automatic"
+    full = Placement(slots=(1, 4), riser=True, riser_width=8, psu=(0, 1), power_limit_w=287.5)
+    assert Placement.from_json(full.as_json()) == full
+    assert Placement.from_flags(full.flags(), "line 1") == full
+    assert full.flags() == ["s1.4", "r8", "p0.1", "w287.5"]
+    engine = full.engine_fields()
+    assert engine == {"slots": (1, 4), "riser": True, "riser_width": 8, "psu": (0, 1), "power_limit_w": 287.5}

@@ -134,9 +134,10 @@ def test_anonymous_and_non_staff_cannot_reach_admin(client):
 
 
 def test_part_with_builds_cannot_be_deleted_in_admin_but_can_be_retired(client, gpu):
-    from builds.services import ItemInput, build_create
+    from builds.inputs import Line
+    from builds.services import build_create
 
-    build_create(name="b", items=[ItemInput(part=gpu)])
+    build_create(name="b", items=[Line.for_part(gpu)])
     admin_user = User.objects.create_superuser("root", password="pw-rigsite-123")
     client.force_login(admin_user)
     assert client.get(f"/admin/catalog/gpu/{gpu.pk}/delete/").status_code == 403

@@ -6,8 +6,9 @@ import subprocess
 import pytest
 from django.db import connection
 
+from builds.inputs import Line
 from builds.models import Build
-from builds.services import ItemInput, build_create, build_save
+from builds.services import build_create, build_save
 from catalog.models import Gpu
 
 pytestmark = [
@@ -47,8 +48,8 @@ def snapshot():
 
 def test_dump_wipe_restore_gives_the_same_builds(tmp_path):
     gpu = Gpu.objects.create(slug="backup-gpu", name="Backup GPU", category="gpu", vram_gb=24)
-    build, _ = build_create(name="kept", items=[ItemInput(part=gpu, quantity=2)])
-    build_save(build=build, items=[ItemInput(part=gpu, quantity=3)], note="second")
+    build, _ = build_create(name="kept", items=[Line.for_part(gpu, quantity=2)])
+    build_save(build=build, items=[Line.for_part(gpu, quantity=3)], note="second")
     before = snapshot()
     dump = tmp_path / "rigsite.dump"
     name = connection.settings_dict["NAME"]

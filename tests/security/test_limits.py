@@ -167,11 +167,12 @@ def test_cookie_header_stays_bounded_with_200_builds_and_recent_builds_stay_edit
 @pytest.mark.django_db
 def test_old_per_build_cookies_are_folded_into_one_newest_first(seed_catalogue, settings):
     settings.RIGSITE_EDIT_KEYS_KEPT = 3
-    from builds.services import ItemInput, build_create
+    from builds.inputs import Line
+    from builds.services import build_create
     from catalog.models import Part
 
     part = Part.objects.get(slug=GPU)
-    made = [build_create(name=f"old {n}", items=[ItemInput(part=part)]) for n in range(5)]
+    made = [build_create(name=f"old {n}", items=[Line.for_part(part)]) for n in range(5)]
     browser = Client()
     for build, token in made:
         browser.cookies[f"rigsite_edit_{build.share_id}"] = token
