@@ -13,7 +13,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_coun
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 
 # The configurator keeps the whole build in the URL. The app accepts up to builds.inputs.MAX_ITEMS (64)
-# lines of up to builds.state.MAX_TOKEN_CHARS (8 KB) each, so a URL it accepts can be ~520 KB; a state
+# lines of up to builds.configurator.state.MAX_TOKEN_CHARS (8 KB) each, so a URL it accepts can be ~520 KB; a state
 # with 20 custom parts is already 4.4 KB, past gunicorn's default request line of 4094 bytes (a 414).
 # gunicorn's finite limit stops at 8190 bytes; 0 means no limit of its own. The reverse proxy in front
 # bounds the request line instead (README, Deploying: nginx `large_client_header_buffers 4 1m;`), and

@@ -52,8 +52,8 @@ def setup_django() -> str:
 
 def states() -> dict[str, str]:
     """Adversarial states as the picker's `state` parameter (the configurator's query string)."""
+    from builds.configurator.state import State, encode_line
     from builds.inputs import MAX_ITEMS, Line
-    from builds.state import State, encode_line
     from catalog.models import Category, Part
 
     def slugs(category, n=None):
@@ -108,7 +108,7 @@ def measure(repeats: int) -> dict:
     from django.core.cache import cache
     from django.test import Client
 
-    from builds.configurator import CATEGORY_ORDER
+    from builds.configurator.page import CATEGORY_ORDER
     from builds.inputs import part_cache_clear
 
     settings.RIGSITE_RATE_LIMIT_LOOKUPS_PER_MINUTE = 10**9

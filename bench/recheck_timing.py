@@ -66,8 +66,8 @@ def build_targets() -> dict:
 
     django.setup()
     from builds import selectors
+    from builds.configurator.state import state_from_build
     from builds.models import Build
-    from builds.state import state_from_build
     from catalog.models import Category, Part
 
     examples = list(Build.objects.filter(name__in=example_names()).order_by("name"))
@@ -227,7 +227,7 @@ async def as_the_browser_sends(host: str, port: int, targets: dict) -> dict:
     """Re-checks as the page sends them: with the region signatures of the page the browser shows.
 
     Each change in the configurator sends back the `v` inputs of the page it was made on (the base
-    build's page here), so the server renders only the regions that differ from it (builds/regions.py).
+    build's page here), so the server renders only the regions that differ from it (builds/configurator/render.py).
     A re-check without them is a history restore or a first load, which renders every region.
     """
     page = await fetch(host, port, f"/builds/new/?{targets['recheck_build']['query']}", keep=True)

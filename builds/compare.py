@@ -1,11 +1,12 @@
 """2 to 4 builds side by side: rows aligned by category and by figure, differences marked, a chart."""
 
 from builds import selectors
-from builds.configurator import CATEGORY_ORDER, totals_for
+from builds.configurator.page import CATEGORY_ORDER
+from builds.configurator.state import state_from_build
 from builds.diagrams import compare_bars_svg
 from builds.models import Build
+from builds.money import totals_for
 from builds.reports import report_for
-from builds.state import state_from_build
 
 
 def lanes_per_gpu(report: dict) -> str:

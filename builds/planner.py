@@ -7,9 +7,9 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 
 from builds import selectors
+from builds.configurator.state import state_from_build
 from builds.models import Build, Visibility
 from builds.reports import report_for
-from builds.state import state_from_build
 from catalog.engine import estimator, workload
 from catalog.models import Gpu, ModelPreset
 from catalog.workloads import presets

@@ -309,7 +309,7 @@ def check_findings(rig: dict) -> list[dict]:
 
 
 def configurator_url(rig: dict) -> str:
-    from builds.state import State
+    from builds.configurator.state import State
 
     lines = [
         Line(
@@ -319,7 +319,7 @@ def configurator_url(rig: dict) -> str:
         )
         for p in rig["parts"]
     ]
-    from builds.state import circuit_label
+    from builds.configurator.state import circuit_label
 
     state = State(
         lines=lines, circuit=circuit_label(rig["context"]["circuit"]), currency=rig["price"]["currency"]
@@ -402,7 +402,7 @@ class RecommendForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from builds.state import CIRCUIT_CHOICES
+        from builds.configurator.state import CIRCUIT_CHOICES
         from catalog.models import Gpu, ModelPreset
 
         super().__init__(*args, **kwargs)

@@ -13,27 +13,21 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 from django_ratelimit.decorators import ratelimit
 
-from builds import edit_keys, exports, regions, selectors, services
-from builds.configurator import (
-    CATEGORY_ORDER,
-    apply_overrides,
-    page_context,
-    parse_custom_spec,
-    picker_candidates,
-    resolve_state,
-)
-from builds.forms import BuildSaveForm, PickerForm
-from builds.inputs import InputError, Line
-from builds.models import Build, BuildRevision, Visibility
-from builds.state import (
-    CIRCUIT_CHOICES,
-    CURRENCIES,
+from builds import edit_keys, exports, selectors, services
+from builds.configurator import render
+from builds.configurator.edits import apply_edits, parse_custom_spec, resolve_state
+from builds.configurator.page import CATEGORY_ORDER, build_page
+from builds.configurator.picker import picker_candidates
+from builds.configurator.state import (
     State,
     encode_line,
     state_from_build,
     state_from_form,
     state_from_params,
 )
+from builds.forms import BuildSaveForm, PickerForm
+from builds.inputs import InputError, Line
+from builds.models import Build, BuildRevision, Visibility
 from catalog.engine.placement import Placement
 
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -50,28 +44,25 @@ def remember_edit_token(request, response, build: Build, token: str):
 
 
 def configurator_response(request, state: State, base_path: str, extra: dict, *, force=()):
-    """The configurator page, or for an htmx re-check only the regions the browser does not show yet."""
+    """The configurator page, or for an htmx re-check only the regions the browser does not show yet
+    (`force`: regions to send whatever the browser shows)."""
     resolve_state(state)
-    context = page_context(state, base_path) | extra
-    circuits = CIRCUIT_CHOICES + (
-        [] if state.circuit in dict(CIRCUIT_CHOICES) else [(state.circuit, circuit_text(state.circuit))]
-    )
-    context |= {"circuit_choices": circuits, "currencies": CURRENCIES, "categories": CATEGORY_ORDER}
+    page = build_page(state, base_path)
     if request.htmx and not request.htmx.history_restore_request:
-        shown = regions.shown_tokens(request.GET.getlist("v"), force=force)
-        context |= regions.regions_context(context, shown=shown)
-        response = TemplateResponse(request, "builds/edit.html#recheck", context)
-        return push_url(response, f"{base_path}?{state.query()}")
-    context |= regions.regions_context(context)
+        shown = render.shown_tokens(request.GET.getlist("v"), force=force)
+        sent = render.render_regions(page.regions, shown=shown)
+        response = TemplateResponse(request, "builds/edit.html#recheck", {"page": page, "sent": sent})
+        return push_url(response, f"{base_path}?{page.query}")
+    render.render_regions(page.regions)
+    context = {"page": page, "categories": CATEGORY_ORDER} | extra
     return TemplateResponse(request, "builds/edit.html", context)
 
 
 def state_for_request(request) -> tuple[State, bool]:
     """The state in the query, with the form's controls applied; and whether to redirect to its clean
     address (a form submitted without JavaScript: controls or signatures in the query)."""
-    state = state_from_params(request.GET)
-    changed = apply_overrides(state, request.GET)
-    return state, (changed or "v" in request.GET) and not request.htmx
+    state = apply_edits(state_from_params(request.GET), request.GET)
+    return state, (state.changed or "v" in request.GET) and not request.htmx
 
 
 @require_http_methods(["GET", "POST"])
@@ -87,8 +78,7 @@ def build_new(request):
 
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", method="POST", block=True)
 def build_create_post(request):
-    state = state_from_form(request.POST)
-    apply_overrides(state, request.POST)
+    state = apply_edits(state_from_form(request.POST), request.POST)
     form = BuildSaveForm(request.POST)
     resolve_state(state)
     if not form.is_valid() or not state.lines:
@@ -133,8 +123,7 @@ def build_edit(request, share_id: str):
 
 @ratelimit(key="ip", rate="rigsite.ratelimits.writes", block=True)
 def build_edit_post(request, build: Build):
-    state = state_from_form(request.POST)
-    apply_overrides(state, request.POST)
+    state = apply_edits(state_from_form(request.POST), request.POST)
     resolve_state(state)
     form = BuildSaveForm(request.POST)
     if not form.is_valid():
@@ -262,13 +251,14 @@ def build_detail(request, share_id: str):
         return exports.export_response(build, state, fmt, exports.site_root(request))
     if fmt:
         return JsonResponse({"error": {"field": "format", "message": "md, csv or json"}}, status=400)
-    context = page_context(state, build.get_edit_url())
-    context |= regions.regions_context(context)
-    context |= {
+    page = build_page(state, build.get_edit_url())
+    render.render_regions(page.report_regions)
+    context = {
+        "page": page,
         "build": build,
         "can_edit": can_edit(request, build),
         "saved_items": exports.price_rows(build, lines, state.currency),
-        "ownership": exports.cost_of_ownership(build, state, context["report"]),
+        "ownership": exports.cost_of_ownership(build, state, page.report),
         "revisions": build.revisions.all()[:20],
         "print": request.GET.get("print") == "1",
     }

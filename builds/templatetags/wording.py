@@ -10,5 +10,6 @@ register.filter("part_noun", part_noun)
 
 
 @register.filter
-def pick_label(section: dict) -> str:
-    return picker_summary(section["category"], bool(section["rows"]), section["single"])
+def pick_label(section) -> str:
+    """A configurator section (builds.configurator.page.Section): "Swap", "Add another" or "Choose" ..."""
+    return picker_summary(section.category, bool(section.rows), section.single)

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from builds import selectors
-from builds.state import state_from_build
+from builds.configurator.state import state_from_build
 from catalog.bootstrap import load_model_presets
 from tests.browser.conftest import PHONE
 

@@ -5,7 +5,7 @@ diagram overlap, every text lies inside its diagram, and every label renders at 
 import pytest
 
 from builds import selectors
-from builds.state import encode_line, state_from_build
+from builds.configurator.state import encode_line, state_from_build
 from tests.browser.conftest import PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

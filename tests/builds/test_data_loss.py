@@ -297,8 +297,8 @@ class BuildForm(HTMLParser):
 def test_a_recheck_with_the_controls_as_shown_changes_nothing(client, seed_catalogue, placement):
     """Whatever placement the API accepts, the page's controls show it so that submitting them unchanged
     (as every re-check of another control does) keeps it exactly."""
+    from builds.configurator.state import State
     from builds.inputs import Line
-    from builds.state import State
     from catalog.engine.placement import Placement
 
     assume(post(client, "/api/v1/check", {"parts": [{"slug": GPU} | placement]}).status_code == 200)
@@ -316,8 +316,8 @@ def test_a_recheck_with_the_controls_as_shown_changes_nothing(client, seed_catal
 def test_export_and_import_keep_the_order_of_catalogue_and_custom_lines(client, seed_catalogue):
     """A build made on the page mixes catalogue and custom lines; PSU units are numbered in line order, so
     the order is part of the build: the export's positions give it back on import."""
+    from builds.configurator.state import State
     from builds.inputs import Line
-    from builds.state import State
     from catalog.engine.placement import Placement
 
     custom_psu = Line(category="psu", name="Own PSU", spec={"wattage_w": 850})

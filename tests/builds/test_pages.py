@@ -6,8 +6,8 @@ import pytest
 from django.db.models import ProtectedError
 
 from builds import selectors
+from builds.configurator.state import state_from_build
 from builds.models import Build, BuildRevision
-from builds.state import state_from_build
 from catalog.models import Part
 from catalog.services import price_quote_add
 

@@ -9,10 +9,12 @@ from django.http import QueryDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builds import configurator
-from builds.configurator import CATEGORY_ORDER, PICKER_MAX_UNIT_CHECKS, picker_candidates
+from builds.configurator import picker as configurator
+from builds.configurator.edits import resolve_state
+from builds.configurator.page import CATEGORY_ORDER
+from builds.configurator.picker import PICKER_MAX_UNIT_CHECKS, picker_candidates
+from builds.configurator.state import State, encode_line, state_from_params
 from builds.inputs import MAX_ITEMS, Line
-from builds.state import State, encode_line, state_from_params
 from catalog.models import Category, Part
 
 
@@ -101,7 +103,6 @@ def test_a_normal_build_is_not_cut(client, seed_catalogue):
 
 def test_the_cpu_budget_cuts_the_checks(seed_catalogue, counted_checks):
     state = state_from_params(QueryDict("l=nvidia-geforce-rtx-4090-fe*2"))
-    from builds.configurator import resolve_state
 
     resolve_state(state)
     picked = picker_candidates(state, Category.PSU, show_all=True, budget_s=0)
@@ -114,7 +115,7 @@ def test_the_cpu_budget_cuts_the_checks(seed_catalogue, counted_checks):
 
 def test_a_build_too_large_for_even_one_check_runs_no_engine_at_all(huge_state, counted_checks):
     state = state_from_params(QueryDict(huge_state))
-    configurator.resolve_state(state)
+    resolve_state(state)
     picked = picker_candidates(state, Category.GPU, show_all=True, budget_s=10)
     assert picked.cut == "size" and picked.tried == 0 and counted_checks == []
     assert len(picked.unchecked) == min(picked.scanned, configurator.PICKER_LIMIT)

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from builds import selectors
+from builds.configurator.state import state_from_build
 from builds.planner import BREAKDOWN_LABELS, breakdown_items, breakdown_label
 from builds.reports import report_for
-from builds.state import state_from_build
 from catalog.bootstrap import load_model_presets
 from catalog.engine import estimator, workload
 from catalog.workloads import presets

@@ -88,7 +88,7 @@ def assert_configurator_state(rig):
     and the currency."""
     from django.http import QueryDict
 
-    from builds.state import circuit_value, state_from_params
+    from builds.configurator.state import circuit_value, state_from_params
 
     url = rig["configurator_url"]
     assert url.startswith("/builds/new/?l=")

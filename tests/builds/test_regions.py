@@ -1,4 +1,5 @@
-"""The htmx re-check sends only the regions whose signature the browser does not have (builds/regions.py)."""
+"""The htmx re-check sends only the regions whose signature the browser does not have
+(builds/configurator/page.py and render.py)."""
 
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -6,7 +7,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from builds import selectors
-from builds.state import state_from_build
+from builds.configurator.state import state_from_build
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,9 @@ def test_unchanged_state_swaps_nothing_but_the_state(client, trainer):
     assert again.status_code == 200
     assert swapped(again) == set()
     body = again.content.decode()
-    assert 'id="build-form"' in body and "outerHTML:.state-field" in body
+    # The state travels in the state form (its `l` inputs) and the save form's one field, nowhere else.
+    assert 'id="build-form"' in body and '<input type="hidden" name="state" id="save-state"' in body
+    assert body.count('name="state"') == 1
 
 
 def test_psu_swap_sends_its_row_and_the_power_regions_only(client, trainer, seed_catalogue):
@@ -115,3 +118,31 @@ def test_remove_drops_the_line_and_redirects_without_javascript(client, trainer)
     assert removed.status_code == 302
     assert trainer.lines[0].slug not in removed["Location"]
     assert removed["Location"].count("l=") == len(trainer.lines) - 1
+
+
+def test_other_forms_send_the_state_form_and_carry_no_copy(client, trainer):
+    """Pickers and the custom-part form send the state with hx-include="#build-form"; only the no-JS path
+    (inside <noscript>, full pages only) and the save form carry the query."""
+    body = client.get(f"/builds/new/?{trainer.query()}").content.decode()
+    picker_forms = re.findall(r'<form id="pick-form-[a-z]+"[^>]*>', body)
+    assert len(picker_forms) == 11 and all('hx-include="#build-form"' in f for f in picker_forms)
+    assert 'hx-include="#build-form"' in re.search(r'<form id="custom-form"[^>]*>', body)[0]
+    noscript = re.search(r"<noscript>(.*?)</noscript>", body, re.S)[1]
+    outside = body.replace(noscript, "")
+    assert outside.count('name="state"') == 1  # the save form's
+    assert noscript.count('name="state"') == 12  # one per picker form and the custom form, by form=
+
+
+def test_each_region_is_signed_by_its_own_data(client, trainer, seed_catalogue):
+    """A region's signature is the hash of the data its template sees, whatever the region."""
+    from builds.configurator.edits import resolve_state
+    from builds.configurator.page import build_page, signature
+
+    resolve_state(trainer)
+    page = build_page(trainer, "/builds/new/")
+    assert len({r.name for r in page.regions}) == len(page.regions) == 11 + 3 + 7
+    for region in page.regions:
+        assert region.signature == signature(region.data)
+    changed = build_page(trainer, "/b/xyz/edit/")  # the rows' links and controls name the base path
+    moved = {r.name for r, s in zip(page.regions, changed.regions, strict=True) if r.token != s.token}
+    assert moved == {r.name for r in page.regions if r.name.startswith("row-")} | {"where", "custom"}

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from builds.configurator.state import MAX_STATE_CHARS, MAX_TOKEN_CHARS
 from builds.inputs import MAX_ITEMS
-from builds.state import MAX_STATE_CHARS, MAX_TOKEN_CHARS
 
 from .servers import ROOT, gunicorn
 

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from builds.state import circuit_label
+from builds.configurator.state import circuit_label
 from catalog.engine import specs as engine
 from catalog.engine.estimator import METHODS, load_presets
 from catalog.models import Part

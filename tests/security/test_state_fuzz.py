@@ -1,6 +1,6 @@
 """Hypothesis fuzzing of the configurator's URL state and the save form: junk in, never a 500.
 
-builds.state.decode_line may only raise InputError (state_from_params turns those into messages), and the
+builds.configurator.state.decode_line may only raise InputError (state_from_params turns those into messages), and the
 configurator pages answer every query string with a page, a redirect or a 4xx.
 """
 
@@ -13,9 +13,9 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from builds.configurator.state import decode_line, encode_line, state_from_params
 from builds.inputs import MAX_ITEMS, InputError, Line
 from builds.models import Build, BuildRevision
-from builds.state import decode_line, encode_line, state_from_params
 
 GPU = "nvidia-geforce-rtx-4090-fe"
 SLUGS = [GPU, "amd-ryzen-9-7900x", "msi-mpg-x670e-carbon-wifi", "corsair-ax1600i", "no-such-part"]

@@ -47,6 +47,7 @@ class State:
     hours_per_day: float | None = None
     currency: str = "USD"
     errors: list[str] = field(default_factory=list)
+    changed: bool = False  # set by edits.apply_edits: a control changed a line
 
     def context_data(self) -> dict:
         data = {"circuit": circuit_value(self.circuit), "currency": self.currency}

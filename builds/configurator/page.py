@@ -1,0 +1,294 @@
+"""The configurator page for one state: a dataclass of regions, each rendered from its own data only.
+
+Every swappable part of the page is a `Region(name, template, data)`: the category rows, the state errors,
+the custom-part form, the "where it runs" controls and the report's panels (totals, findings, lanes, power,
+thermals, workloads, GPU to GPU). A region's template partial sees nothing but its `data` (render.py), and
+its signature is `signature(data)`: a signature cannot miss an input. The page carries every region's
+`<name>:<signature>` in the state form (the `v` inputs), so a re-check renders and sends only the regions
+whose signature the browser lacks.
+
+A region may name a `draw` step: values (the SVG diagrams) made from the region's data only when its HTML is
+rendered, so a cached region costs no drawing.
+"""
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from builds.configurator.edits import SINGLE
+from builds.configurator.report import ReportView, report_view
+from builds.configurator.state import CIRCUIT_CHOICES, CURRENCIES, State, encode_line
+from builds.diagrams import power_bars_svg, slot_layout_svg, thermal_gauge_svg
+from builds.inputs import Line
+from builds.money import Totals, money_text, totals_for
+from builds.reports import report_for
+from builds.wording import circuit_text, thermal_hint
+from catalog.models import Category
+from catalog.services import catalogue_version, exchange_rates
+from catalog.specs import spec_for
+
+CATEGORY_ORDER = [
+    (Category.GPU, "GPUs"),
+    (Category.CPU, "CPU"),
+    (Category.MOTHERBOARD, "Motherboard"),
+    (Category.MEMORY, "Memory"),
+    (Category.STORAGE, "Storage"),
+    (Category.PSU, "Power supplies"),
+    (Category.CASE, "Case or open frame"),
+    (Category.COOLER, "CPU cooler"),
+    (Category.FAN, "Case fans"),
+    (Category.RISER, "Risers and extenders"),
+    (Category.BRACE, "GPU brace"),
+]
+REPORT_TEMPLATE = "builds/_report.html"
+PAGE_TEMPLATE = "builds/edit.html"
+SIGNATURE_CHARS = 16
+# The quantity <select>'s options for each selected value, built once (they hold only numbers).
+QTY_OPTIONS = {
+    selected: format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((n, " selected" if n == selected else "", n) for n in range(1, 17)),
+    )
+    for selected in range(1, 17)
+}
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return value.__dict__  # its fields (json encodes nested values through _plain again)
+    if isinstance(value, Decimal | SafeString):
+        return str(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return str(value)
+
+
+def signature(data) -> str:
+    """A short hash of everything in `data` (dataclasses, decimals and markup included)."""
+    raw = json.dumps(data, sort_keys=True, default=_plain, separators=(",", ":"))
+    return hashlib.blake2b(raw.encode(), digest_size=SIGNATURE_CHARS // 2).hexdigest()
+
+
+@dataclass
+class Region:
+    name: str
+    template: str  # "<template>#<partial>"
+    data: dict
+    draw: Callable[[], dict] | None = None  # extra values made from `data` at render time (not signed)
+    signature: str = field(init=False)
+    html: SafeString | None = None  # filled by render.render_regions
+
+    def __post_init__(self):
+        self.signature = signature(self.data)
+
+    @property
+    def token(self) -> str:
+        return f"{self.name}:{self.signature}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line's row in its category section: the line and its controls' values as shown."""
+
+    index: int
+    slug: str | None
+    name: str
+    quantity: int
+    slots_text: str
+    psu_text: str
+    riser_value: str
+    power_limit_text: str
+    flag: str | None  # worst finding severity on the line (error, warning)
+    price_text: str  # today's price of one unit, in the state's currency
+
+    @property
+    def qty_options(self) -> SafeString:
+        return QTY_OPTIONS[self.quantity]
+
+
+@dataclass(frozen=True)
+class Section:
+    category: str
+    label: str
+    single: bool
+    rows: tuple[Row, ...]
+
+
+@dataclass
+class Page:
+    state: State
+    base_path: str
+    report: dict  # the engine's JSON report
+    view: ReportView
+    totals: Totals
+    tokens: list[str]  # the lines' URL tokens (the state form's `l` inputs)
+    query: str  # the state's query string (the save form's field, the no-JS forms, the pushed URL)
+    errors: Region
+    sections: list[Region]
+    custom: Region
+    where: Region
+    report_regions: list[Region]
+
+    @property
+    def regions(self) -> list[Region]:
+        return [self.errors, *self.sections, self.custom, self.where, *self.report_regions]
+
+    @property
+    def region_tokens(self) -> list[str]:
+        return [r.token for r in self.regions]
+
+
+def recheck_attrs(base_path: str) -> SafeString:
+    """The htmx attributes every control of the state form carries: one request, swaps chosen by the server."""
+    return format_html('hx-get="{}" hx-include="#build-form" hx-swap="none"', base_path)
+
+
+def rows_for(state: State, view: ReportView) -> list[Row]:
+    rates = exchange_rates()
+    return [
+        Row(
+            index=index,
+            slug=line.slug,
+            name=line.name,
+            quantity=line.quantity,
+            slots_text=line.placement.slots_text,
+            psu_text=line.placement.psu_text,
+            riser_value=line.placement.riser_value,
+            power_limit_text=line.placement.power_limit_text,
+            flag=view.flagged.get(index),
+            price_text=money_text(line.part.price_usd if line.part else None, state.currency, rates),
+        )
+        for index, line in enumerate(state.lines)
+    ]
+
+
+def build_page(state: State, base_path: str) -> Page:
+    """The page for a resolved state (edits.resolve_state): the report, then one region per panel."""
+    report = report_for(state.lines, state.context())
+    view = report_view(report, state.lines)
+    totals = totals_for(state, report)
+    tokens = [encode_line(line) for line in state.lines]
+    attrs = recheck_attrs(base_path)
+    rows = rows_for(state, view)
+    multi_psu = sum(line.quantity for line in state.lines if line.category == Category.PSU) > 1
+    sections = [
+        Region(
+            f"row-{category}",
+            f"{PAGE_TEMPLATE}#row-section",
+            {
+                "section": Section(
+                    category=category,
+                    label=label,
+                    single=category in SINGLE,
+                    rows=tuple(
+                        r for r, line in zip(rows, state.lines, strict=True) if line.category == category
+                    ),
+                ),
+                "base_path": base_path,
+                "recheck_attrs": attrs,
+                "psu_choice": category == Category.GPU and multi_psu,
+            },
+        )
+        for category, label in CATEGORY_ORDER
+    ]
+    circuits = CIRCUIT_CHOICES + (
+        [] if state.circuit in dict(CIRCUIT_CHOICES) else [(state.circuit, circuit_text(state.circuit))]
+    )
+    where = Region(
+        "where",
+        f"{PAGE_TEMPLATE}#where",
+        {
+            "circuit": state.circuit,
+            "kwh_price": state.kwh_price,
+            "hours_per_day": state.hours_per_day,
+            "currency": state.currency,
+            "circuit_choices": circuits,
+            "currencies": CURRENCIES,
+            "recheck_attrs": attrs,
+        },
+    )
+    return Page(
+        state=state,
+        base_path=base_path,
+        report=report,
+        view=view,
+        totals=totals,
+        tokens=tokens,
+        query=state.query(tokens=tokens),
+        errors=Region("errors", f"{PAGE_TEMPLATE}#errors", {"errors": list(state.errors)}),
+        sections=sections,
+        custom=Region(
+            "custom", f"{PAGE_TEMPLATE}#custom", {"base_path": base_path, "categories": CATEGORY_ORDER}
+        ),
+        where=where,
+        report_regions=report_regions(state, view, totals),
+    )
+
+
+def report_regions(state: State, view: ReportView, totals: Totals) -> list[Region]:
+    """The report's panels, in page order."""
+    board = next((line for line in state.lines if line.category == Category.MOTHERBOARD and line.part), None)
+    lanes = {
+        # The board's slot table is the catalogue's: its slug and the catalogue version name it.
+        "board": board.slug if board else None,
+        "catalogue": catalogue_version() if board else None,
+        "gpus": view.thermal.get("gpus"),
+        "obstructed": view.obstructed,
+        "lane_rows": view.lanes,
+    }
+    power = {"power": view.power, "power_gpus": view.power_gpus}
+    thermal = {
+        "thermal": view.thermal,
+        "hint": thermal_hint({line.category for line in state.lines}, view.raw),  # why no estimate
+    }
+    return [
+        Region(
+            "totals",
+            f"{REPORT_TEMPLATE}#totals",
+            {
+                "totals": totals,
+                "coverage": totals.coverage,  # "N of M parts priced" (builds/money.py)
+                "vram_gb": view.vram_gb,
+                "bf16_tflops": view.bf16_tflops,
+            },
+        ),
+        Region(
+            "findings",
+            f"{REPORT_TEMPLATE}#findings",
+            {
+                "finding_groups": view.finding_groups,
+                "any_findings": bool(view.findings),
+                "has_lines": bool(state.lines),
+                "not_checked": view.not_checked,
+            },
+        ),
+        Region(
+            "lanes", f"{REPORT_TEMPLATE}#lanes", lanes, draw=lambda: {"slot_svg": _slot_svg(board, lanes)}
+        ),
+        Region("power", f"{REPORT_TEMPLATE}#power", power, draw=lambda: {"power_svg": power_bars_svg(power)}),
+        Region(
+            "thermal",
+            f"{REPORT_TEMPLATE}#thermal",
+            thermal,
+            draw=lambda: {"thermal_svg": thermal_gauge_svg(thermal)},
+        ),
+        Region("workloads", f"{REPORT_TEMPLATE}#workloads", {"workload_rows": view.workloads}),
+        Region("interconnect", f"{REPORT_TEMPLATE}#interconnect", {"parallelism": view.parallelism}),
+    ]
+
+
+def _slot_svg(board: Line | None, lanes: dict) -> str:
+    """The slot diagram from the lanes region's data only (the drawer reads the report's shape)."""
+    drawn = {
+        "thermal": {"gpus": lanes["gpus"] or []},
+        "lanes": [dataclasses.asdict(lane) for lane in lanes["lane_rows"]],
+        "findings": [{"code": "GPU_SLOT_OBSTRUCTED", "parts": lanes["obstructed"]}],
+    }
+    return slot_layout_svg(spec_for(board.part) if board else None, drawn)

@@ -1,0 +1,108 @@
+"""The part picker: catalogue parts of a category, each tried in the build by the engine."""
+
+import time
+from dataclasses import dataclass, field
+
+from django.db.models import F
+
+from builds.configurator.edits import SINGLE
+from builds.configurator.state import State
+from builds.inputs import MAX_ITEMS, Line
+from builds.reports import report_for
+from catalog.models import CATEGORY_MODELS, Category
+
+PICKER_LIMIT = 20
+PICKER_SCAN = 60
+# Bounds on one picker request's work (issue 17): each part tried is a full engine check of the build with
+# it, so a build of 64 lines x 16 units once cost ~1 s of CPU per request. The picker stops trying parts
+# when this thread has used PICKER_CPU_BUDGET_S of CPU since the request began (or would, by the cost of
+# the checks so far), or when the units checked (units in the build, summed over the checks) would pass
+# PICKER_MAX_UNIT_CHECKS; the page says so and lists the rest of the scan unchecked.
+PICKER_CPU_BUDGET_S = 0.04
+PICKER_MAX_UNIT_CHECKS = 1000  # a check of a 1,000-unit build costs ~35 ms of CPU (2-core dev box, 2026-11)
+
+
+@dataclass
+class PickerList:
+    candidates: list[dict]
+    tried: int = 0  # parts checked in the build by the engine
+    scanned: int = 0  # catalogue parts the list looked at
+    cut: str = ""  # why the checks stopped early ("" = every scanned part was checked)
+    unchecked: list[dict] = field(default_factory=list)  # scanned but not checked (after a cut)
+    full: bool = False  # the build has MAX_ITEMS lines: a part can only be swapped in, not added
+
+
+def picker_candidates(
+    state: State,
+    category: str,
+    *,
+    q: str = "",
+    show_all: bool = False,
+    sort: str = "price",
+    started: float | None = None,
+    budget_s: float = PICKER_CPU_BUDGET_S,
+    max_unit_checks: int = PICKER_MAX_UNIT_CHECKS,
+) -> PickerList:
+    """Catalogue parts for a category, each tried in the build by the engine: a part is compatible when
+    adding it (or swapping it in, for one-per-build categories) adds no new error. The checks stop at the
+    CPU budget (counted from `started`, a time.thread_time() taken when the request began) or the unit
+    budget, whatever the state; the rest of the scan is returned unchecked."""
+    started = time.thread_time() if started is None else started
+    model = CATEGORY_MODELS[category]
+    qs = model.objects.filter(retired=False)
+    if q:
+        qs = qs.filter(name__icontains=q[:100])
+    order = {"price": "price_new_usd", "name": "name", "-price": "-price_new_usd"}.get(sort, "price_new_usd")
+    field = order.lstrip("-")
+    qs = qs.order_by(
+        F(field).desc(nulls_last=True) if order.startswith("-") else F(field).asc(nulls_last=True), "id"
+    )
+    base_lines = [line for line in state.lines if not (category in SINGLE and line.category == category)]
+    units = sum(line.quantity for line in base_lines) + 1  # units in one check: the build and the part
+    if category == Category.MOTHERBOARD and 2 * units <= max_unit_checks:  # topology only for checks
+        qs = qs.prefetch_related("pcie_slots", "m2_sockets", "lane_rules")
+    parts = list(qs[:PICKER_SCAN])
+    picked = PickerList(candidates=[], scanned=len(parts), full=len(base_lines) >= MAX_ITEMS)
+    results = picked.candidates
+    base_errors, check_cost, unit_checks = set(), 0.0, units
+    if 2 * units <= max_unit_checks:  # the build's own check is worth making only if one part can follow
+        t0 = time.thread_time()
+        base = report_for(base_lines, state.context())
+        check_cost = time.thread_time() - t0  # a check with one more part costs about the same
+        base_errors = {(f["code"], f["message"]) for f in base["findings"] if f["severity"] == "error"}
+    for index, part in enumerate(parts):
+        spent = time.thread_time() - started
+        if spent + check_cost > budget_s or unit_checks + units > max_unit_checks:
+            picked.cut = "time" if spent + check_cost > budget_s else "size"
+            picked.unchecked = [
+                {
+                    "part": p,
+                    "reasons": [],
+                    "lines": [
+                        *base_lines,
+                        Line.for_part(p),
+                    ],
+                    "unchecked": True,
+                }
+                for p in parts[index : index + PICKER_LIMIT - len(results)]
+            ]
+            break
+        t0 = time.thread_time()
+        candidate = Line.for_part(part)
+        report = report_for([*base_lines, candidate], state.context())
+        check_cost = max(check_cost, time.thread_time() - t0)
+        unit_checks += units
+        picked.tried += 1
+        new_errors = [
+            f
+            for f in report["findings"]
+            if f["severity"] == "error" and (f["code"], f["message"]) not in base_errors
+        ]
+        if new_errors and not show_all:
+            continue
+        results.append(
+            {"part": part, "reasons": [f["message"] for f in new_errors], "lines": [*base_lines, candidate]}
+        )
+        if len(results) >= PICKER_LIMIT:
+            break
+    return picked
