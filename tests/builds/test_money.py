@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builds import selectors
+from builds.configurator.state import state_from_build
 from builds.money import LinePrice, default_kwh_price, line_price, localised_context, money_text, totals_for
-from builds.state import state_from_build
 from catalog.engine.specs import DEFAULT_KWH_PRICE
 from catalog.models import CloudOffer, Gpu
 from catalog.services import exchange_rates
