@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,6 +54,9 @@ def example_params(client) -> list[tuple[str, str]]:
     assert editor.status_code == 200, editor.status_code
     found = INPUT_RE.findall(editor.content.decode())
     params = [(name, unescape(value)) for name, value in found]
+    # What the state form also holds: the "where it runs" controls (circuit, hours, currency; the price is
+    # the one figure each request changes).
+    params += [(k, v) for k, v in parse_qsl(state.query()) if k not in ("l", "kwh")]
     lines = sum(1 for name, _ in params if name == "l")
     if lines != 12:
         raise SystemExit(f"expected the example's 12 lines, the page holds {lines}")
@@ -68,6 +71,7 @@ def measure(samples: int, *, signatures: bool = True) -> dict:
     if not signatures:
         params = [(name, value) for name, value in params if name != "v"]
     counter = iter(range(10**9))
+    sent: set[str] = set()  # the regions the re-checks sent (a price change: the totals and the controls)
 
     def recheck() -> float:
         price = 0.10 + next(counter) * 1e-6  # a new price each time: the report is never cached
@@ -77,6 +81,7 @@ def measure(samples: int, *, signatures: bool = True) -> dict:
         elapsed = time.perf_counter() - t0
         if response.status_code != 200 or b"hx-swap-oob" not in response.content:
             raise SystemExit(f"re-check answered {response.status_code}")
+        sent.update(re.findall(r'hx-swap-oob="innerHTML:#r-([a-z-]+)"', response.content.decode()))
         return elapsed * 1000
 
     for _ in range(5):  # warm-up: template compilation, caches, connections
@@ -97,6 +102,7 @@ def measure(samples: int, *, signatures: bool = True) -> dict:
         "floor_ms": round(statistics.median(floor), 3),
         "samples": samples,
         "signatures_sent": signatures,
+        "regions_sent": sorted(sent),
         "load_average": list(os.getloadavg()),
         "settings": "rigsite.settings, DEBUG off, SQLite (fresh, bootstrapped), Django test client",
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",

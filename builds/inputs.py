@@ -130,7 +130,10 @@ class Line:
 
 
 def _placement(placement: Placement, where: str, category: str, quantity: int) -> Placement:
-    """Validate a placement through the engine's own strict part parser."""
+    """Validate a placement through the engine's own strict part parser (nothing to check when it is empty:
+    the quantity is checked where the line is read)."""
+    if not placement:
+        return placement
     probe = {"category": category, "quantity": quantity, **placement.as_json()}
     try:
         engine.part_from_dict(probe, prefix="x")
