@@ -309,6 +309,14 @@ def write_summary(server_tracebacks: int | None, import_seconds: int | None, par
             f"{parts_ratio['ratio']}x ({parts_ratio['list_ms']} ms against {parts_ratio['floor_ms']} ms) | "
             f"{mark(parts_ratio['passed'])} |"
         )
+    recheck_ratio = load_json("recheck_ratio.json")  # bench/recheck_ratio.py (issue 14)
+    if recheck_ratio:
+        load = " ".join(f"{x:.2f}" for x in recheck_ratio.get("load_average", []))
+        out.append(
+            f"| re-check: {recheck_ratio['budget']} (SQLite, curated catalogue, in-process) | "
+            f"{recheck_ratio['ratio']}x ({recheck_ratio['recheck_ms']} ms against {recheck_ratio['floor_ms']} ms; "
+            f"load average {load}) | {mark(recheck_ratio['passed'])} |"
+        )
     if estimator:
         out += [
             "",

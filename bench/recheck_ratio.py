@@ -5,7 +5,10 @@ page shows, and a new electricity price on each request so that no report is cac
 median `GET /no-such-page/` (the 404 floor: middleware, URL resolution, the 404 response). A ratio, so the
 budget holds on any machine; both run through Django's whole stack in this process (test client),
 interleaved, DEBUG off (cached template loader), on a fresh SQLite database in /tmp holding only the
-curated catalogue (`bootstrap`). Before the configurator redesign (issue 14) the ratio was about 12.
+curated catalogue (`bootstrap`). Measured on the 2-core development box, 2026-11-29, load average ~3.5,
+interleaved runs of 200 samples: 6.4-6.5x before issue 14 (9baf3ac), 7.5-7.7x on main with issue 15's money
+and wording (7818727), 6.4-6.7x with the configurator package (issue 14). Sending no signatures (every
+region rendered, `--no-signatures`) cost 17.5x before issue 14.
 
 Writes bench/results/recheck_ratio.json; exits 1 when the budget is missed.
 
