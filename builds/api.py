@@ -286,9 +286,7 @@ def build_patch(request, build: Build):
         build.context, build.workloads = merged["context"], merged["workloads"]
         for key, value in fields.items():
             setattr(build, key, value)
-        build = services.build_save(
-            build=build, items=lines, by=request.user, note="api"
-        )
+        build = services.build_save(build=build, items=lines, by=request.user, note="api")
     lines = selectors.build_lines(build)
     return JsonResponse(
         selectors.build_as_dict(build, lines, report_for(lines, selectors.build_context(build)))

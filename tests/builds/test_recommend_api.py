@@ -95,9 +95,9 @@ def assert_configurator_state(rig):
     state = state_from_params(QueryDict(url.split("?", 1)[1]))
     assert state.errors == []
     keys = ("slots", "riser", "riser_width", "psu", "power_limit_w")
-    assert [(x.slug, x.quantity, {k: v for k, v in x.placement.as_json().items() if v}) for x in state.lines] == [
-        (p["slug"], p["quantity"], {k: p[k] for k in keys if p.get(k)}) for p in rig["parts"]
-    ]
+    assert [
+        (x.slug, x.quantity, {k: v for k, v in x.placement.as_json().items() if v}) for x in state.lines
+    ] == [(p["slug"], p["quantity"], {k: p[k] for k in keys if p.get(k)}) for p in rig["parts"]]
     assert circuit_value(state.circuit) == rig["context"]["circuit"]
     assert state.currency == rig["price"]["currency"]
 
