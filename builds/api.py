@@ -279,14 +279,11 @@ def build_patch(request, build: Build):
                 for index, line in enumerate(saved_lines):  # kept lines stay where they were
                     line.position = index
             lines = order_lines(resolve_lines(catalogue) + custom)
-            # A line that continues a saved one keeps what the body does not name (prices paid and saved).
-            services.continue_items(lines, [x.item for x in saved_lines])
         merged = patched_body(body, build)
         parse_check_body(merged)  # the context and workloads the build will have, validated together
-        build.context, build.workloads = merged["context"], merged["workloads"]
-        for key, value in fields.items():
-            setattr(build, key, value)
-        build = services.build_save(build=build, items=lines, by=request.user, note="api")
+        fields |= {"context": merged["context"], "workloads": merged["workloads"]}
+        # A line that continues a saved one keeps what the body does not name (prices paid and saved).
+        build = services.build_update(build=build, fields=fields, lines=lines, by=request.user, note="api")
     lines = selectors.build_lines(build)
     return JsonResponse(
         selectors.build_as_dict(build, lines, report_for(lines, selectors.build_context(build)))

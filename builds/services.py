@@ -63,8 +63,8 @@ def continue_items(lines: list, old_items: list[BuildItem]) -> list:
     """Give each line that has no saved item the old item it continues (the same catalogue part, or the
     same custom part), so that an edit keeps the prices paid and saved of the lines it did not change.
     Lines with the same quantity and placement are matched first; each old item continues one line."""
-    attached = {id(line.item) for line in lines if getattr(line, "item", None) is not None}
-    unused = [item for item in old_items if id(item) not in attached]
+    attached = {line.item.pk for line in lines if getattr(line, "item", None) is not None}
+    unused = [item for item in old_items if item.pk not in attached]
     pending = [line for line in lines if getattr(line, "item", None) is None]
     for exact in (True, False):
         for line in pending:
@@ -174,6 +174,18 @@ def build_save(*, build: Build, items: list[Line], by=None, note: str = "") -> B
         created_by=by if getattr(by, "is_authenticated", False) else None,
     )
     return build
+
+
+@transaction.atomic
+def build_update(*, build: Build, fields: dict, lines: list[Line], by=None, note: str) -> Build:
+    """The one way a saved build changes (the edit page and PATCH): set the given fields, let each line
+    continue the saved item it matches (so prices paid and saved survive what the change did not touch),
+    and save with a new revision. ``build`` must be the row locked by the caller's select_for_update, read
+    in the same transaction, since the caller computed ``fields`` from it."""
+    for key, value in fields.items():
+        setattr(build, key, value)
+    continue_items(lines, list(build.items.all()))
+    return build_save(build=build, items=lines, by=by, note=note)
 
 
 def build_create(*, name: str, items: list[Line], by=None, **fields) -> tuple[Build, str]:

@@ -130,15 +130,13 @@ def build_edit_post(request, build: Build):
         return configurator_response(request, state, request.path, {"build": build, "save_form": form})
     with transaction.atomic():
         build = Build.objects.select_for_update().get(pk=build.pk)
-        for key, value in form.cleaned_data.items():
-            if key != "visibility" or build.visibility != Visibility.FEATURED:
-                setattr(build, key, value)
-        build.currency = state.currency
-        build.context = edited_context(build, state)
-        # Lines rebuilt from the page carry no saved item: each continues the saved line it matches, so
-        # prices paid and saved survive the edit.
-        services.continue_items(state.lines, list(build.items.all()))
-        services.build_save(build=build, items=state.lines, by=request.user, note="saved")
+        fields = {
+            key: value
+            for key, value in form.cleaned_data.items()
+            if key != "visibility" or build.visibility != Visibility.FEATURED  # featuring is a curator's
+        }
+        fields |= {"currency": state.currency, "context": edited_context(build, state)}
+        services.build_update(build=build, fields=fields, lines=state.lines, by=request.user, note="saved")
     return HttpResponseRedirect(build.get_absolute_url())
 
 

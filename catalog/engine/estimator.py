@@ -27,6 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
 GIB = 2**30
 
 # Measured on H100 80GB, driver 580 / CUDA 13 / PyTorch 2.11: nvidia-smi used minus
@@ -135,13 +137,8 @@ DEEPSPEED_BUFFER_FACTOR = 1.5
 MFU_RANGE = (0.30, 0.50)
 
 
-class EstimateRequestError(ValueError):
-    """Invalid estimate input; ``field`` names the offending field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class EstimateRequestError(InputError):
+    """Invalid estimate input; ``field`` names the offending field (the project's one InputError)."""
 
 
 # ---------------------------------------------------------------------------------------------------------

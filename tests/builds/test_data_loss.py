@@ -341,3 +341,28 @@ def test_export_and_import_keep_the_order_of_catalogue_and_custom_lines(client, 
     for key in FIELDS:
         assert copy[key] == document[key], key
     assert copy["report"] == document["report"]
+
+
+def test_the_edit_page_and_patch_change_a_build_through_one_service(
+    owner_client, seed_catalogue, monkeypatch
+):
+    # One way a saved build changes (issue 14): both paths go through services.build_update, which keeps
+    # what the change does not touch; a second path that skips it could lose data again.
+    from builds import services
+
+    calls = []
+    real = services.build_update
+
+    def spy(**kwargs):
+        calls.append(kwargs["note"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "build_update", spy)
+    created = post(owner_client, "/api/v1/builds", FULL).json()
+    share_id, token = created["share_id"], created["edit_token"]
+    assert patch(owner_client, share_id, token, {"name": "By the API"}).status_code == 200
+    data = save_form_post(owner_client, share_id)
+    data["name"] = "By the page"
+    assert owner_client.post(f"/b/{share_id}/edit/", data).status_code == 302
+    assert calls == ["api", "saved"]
+    assert Build.objects.get(share_id=share_id).revision_count == 3
