@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 schema of the JSON API (served at /api/v1/openapi.json; schemathesis runs against it)."""
 
+from builds.api import READ_ONLY_KEYS
 from catalog.engine.specs import CATEGORIES, CIRCUITS
 
 NUMBER = {"type": "number"}
@@ -166,19 +167,7 @@ BUILD_BODY = {
         "currency": {"type": "string", "enum": ["USD", "EUR", "CNY", "GBP", "JPY"]},
     }
     # Shown by GET and the JSON export; accepted in a body (so an export posts back as it is), never assigned.
-    | {
-        key: {"readOnly": True}
-        for key in (
-            "share_id",
-            "revision",
-            "url",
-            "forked_from",
-            "source_url",
-            "created_at",
-            "updated_at",
-            "report",
-        )
-    },
+    | {key: {"readOnly": True} for key in sorted(READ_ONLY_KEYS)},
     "description": "PATCH replaces exactly the fields it names: `parts` the catalogue parts, `inline_parts` the "
     "custom parts, `context` the context, `workloads` the workloads; every other field stays as saved.",
 }

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from builds import recommend as search
-from builds.api import api_errors, read_json
+from builds.api import api_errors, api_methods, read_json
 from builds.inputs import InputError, Line
 from catalog.engine import specs as engine
 from catalog.engine import workload as engine_workload
@@ -28,19 +28,6 @@ from catalog.workloads import presets
 
 BODY_KEYS = {"workloads", "budget", "prices", "circuit", "max_gpus", "enclosure", "owned", "value_per"}
 WORKLOAD_EXTRA = ("target_tokens_per_s", "target_days", "train_tokens")
-CATEGORIES = (
-    "gpu",
-    "cpu",
-    "motherboard",
-    "memory",
-    "storage",
-    "psu",
-    "case",
-    "cooler",
-    "riser",
-    "fan",
-    "brace",
-)
 MAX_OWNED = 16
 _CATALOGUE: dict[tuple, dict] = {}
 
@@ -77,7 +64,7 @@ def catalogue(mode: str, currency: str) -> dict[str, list[search.Offer]]:
     rate = Decimal(rates[currency])
     observed = _quote_dates()
     out: dict[str, list[search.Offer]] = {}
-    for category in CATEGORIES:
+    for category in engine.CATEGORIES:
         offers = []
         for part in catalogue_queryset(category).filter(curated=True, retired=False).order_by("slug"):
             price, condition = _price(part, mode, rate)
@@ -331,7 +318,7 @@ def configurator_url(rig: dict) -> str:
 # API
 # ---------------------------------------------------------------------------------------------------------
 @csrf_exempt
-@require_http_methods(["POST"])
+@api_methods(["POST"])
 @ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
 @api_errors
 def recommend_api(request):

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from builds.models import Build, BuildRevision
+from tests.admin_forms import form_as_post
 
 
 @pytest.fixture
@@ -14,15 +15,7 @@ def admin_client(client, seed_catalogue):
 
 
 def form_post(page) -> dict:
-    form = page.context["adminform"].form
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        else:
-            data[name] = "" if value is None else str(value)
+    data = form_as_post(page.context["adminform"].form)
     for inline in page.context["inline_admin_formsets"]:
         formset = inline.formset
         data |= {f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()}

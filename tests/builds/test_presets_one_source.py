@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 
 from catalog.bootstrap import load_model_presets
 from catalog.models import ModelPreset
+from tests.admin_forms import form_as_post
 
 NEW = "admin-only-llama-8b"  # not in catalog/data/model_presets.json
 GPU_4090 = "nvidia-geforce-rtx-4090-fe"
@@ -16,18 +17,6 @@ GPU_4090 = "nvidia-geforce-rtx-4090-fe"
 
 def post(client, url, body):
     return client.post(url, data=json.dumps(body), content_type="application/json")
-
-
-def form_as_post(form) -> dict:
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        else:
-            data[name] = "" if value is None else str(value)
-    return data
 
 
 @pytest.fixture

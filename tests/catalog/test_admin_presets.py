@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from catalog.bootstrap import DATA_DIR, load_model_presets
 from catalog.models import ModelPreset
 from catalog.workloads import presets
+from tests.admin_forms import form_as_post
 
 PRESET_ROWS = json.loads((DATA_DIR / "model_presets.json").read_text())
 
@@ -17,19 +18,6 @@ def admin_client(client, db):
     load_model_presets()
     client.force_login(User.objects.create_superuser("root", password="pw-rigsite-123"))
     return client
-
-
-def form_as_post(form) -> dict:
-    """What a browser posts for the admin form as shown: every field's shown value, unchanged."""
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        else:
-            data[name] = "" if value is None else str(value)
-    return data
 
 
 def change(client, preset, edit=None):

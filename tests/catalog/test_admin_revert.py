@@ -11,6 +11,7 @@ from django.utils import timezone
 from catalog.bootstrap import curator_group, load_exchange_rates
 from catalog.models import Gpu, Psu
 from catalog.services import price_quote_add
+from tests.admin_forms import form_as_post
 
 DERIVED = ["price_new_usd", "price_used_usd", "price_observed_at"]
 
@@ -22,18 +23,6 @@ def curator_client(client, db):
     curator.groups.add(curator_group())
     client.force_login(curator)
     return client
-
-
-def form_as_post(form) -> dict:
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        else:
-            data[name] = "" if value is None else str(value)
-    return data
 
 
 def revert(client, part, record):

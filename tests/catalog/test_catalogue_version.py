@@ -14,6 +14,7 @@ from catalog.bootstrap import load_exchange_rates, load_model_presets
 from catalog.models import CatalogueVersion, CloudOffer, ExchangeRate, Gpu, ModelPreset
 from catalog.services import catalogue_bulk_write, catalogue_version
 from catalog.signals import versioned_models
+from tests.admin_forms import form_as_post
 
 from .factories import GpuFactory, LaneRuleFactory, PcieSlotFactory, PriceQuoteFactory
 
@@ -32,21 +33,6 @@ def a_cloud_offer() -> CloudOffer:
 def admin_client(client, db):
     client.force_login(User.objects.create_superuser("root", password="pw-rigsite-123"))
     return client
-
-
-def form_as_post(form) -> dict:
-    """What a browser posts for the admin form as shown, every field's shown value."""
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-        elif isinstance(value, list | tuple):
-            data[name] = [str(v) for v in value]
-        else:
-            data[name] = "" if value is None else str(value)
-    return data
 
 
 def admin_change(client, obj, edit: dict):

@@ -112,6 +112,7 @@ def test_nul_and_lone_surrogates_are_a_400_naming_the_field(api, bad, where):
         ("put", "/api/v1/estimate"),
         ("delete", "/api/v1/builds"),
         ("post", "/api/v1/openapi.json"),
+        ("get", "/api/v1/recommend"),
     ],
 )
 def test_wrong_method_is_a_json_405(client, method, url):
