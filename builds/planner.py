@@ -18,16 +18,29 @@ GPU_COUNTS = (1, 2, 4, 8)
 GIB_PER_GB = 1e9 / 2**30
 
 
+# The workload choices of the forms that take one (/plan/, /recommend/): the engine's names, in words.
+METHOD_CHOICES = [
+    ("inference", "Inference"),
+    ("lora", "LoRA"),
+    ("qlora", "QLoRA"),
+    ("full", "Full fine-tuning"),
+]
+RUNTIME_LABELS = {
+    "llama.cpp": "llama.cpp",
+    "vllm": "vLLM",
+    "transformers": "transformers",
+    "hf": "HF Trainer + peft",
+    "fsdp_qlora": "FSDP + QLoRA",
+}
+
+
+def runtime_choices(runtimes, default_label: str) -> list[tuple[str, str]]:
+    return [("", default_label)] + [(r, RUNTIME_LABELS[r]) for r in runtimes]
+
+
 class PlanForm(forms.Form):
     model = forms.ChoiceField(choices=())
-    method = forms.ChoiceField(
-        choices=[
-            ("inference", "Inference"),
-            ("lora", "LoRA"),
-            ("qlora", "QLoRA"),
-            ("full", "Full fine-tuning"),
-        ]
-    )
+    method = forms.ChoiceField(choices=METHOD_CHOICES)
     precision = forms.ChoiceField(
         choices=[
             (p, p)
@@ -38,14 +51,7 @@ class PlanForm(forms.Form):
     )
     runtime = forms.ChoiceField(
         required=False,
-        choices=[
-            ("", "usual for the precision"),
-            ("llama.cpp", "llama.cpp"),
-            ("vllm", "vLLM"),
-            ("transformers", "transformers"),
-            ("hf", "HF Trainer + peft"),
-            ("fsdp_qlora", "FSDP + QLoRA"),
-        ],
+        choices=runtime_choices(estimator.RUNTIMES, "usual for the precision"),
         help_text="GGUF types run in llama.cpp; bf16/int8/nf4 default to transformers (pick vLLM for serving); "
         "training defaults to HF Trainer + peft.",
     )

@@ -19,8 +19,10 @@ from django_ratelimit.decorators import ratelimit
 from builds import recommend as search
 from builds.api import api_errors, api_methods, read_json
 from builds.inputs import InputError, Line
+from builds.planner import METHOD_CHOICES, runtime_choices
 from catalog.engine import specs as engine
 from catalog.engine import workload as engine_workload
+from catalog.engine.estimator import INFERENCE_RUNTIMES
 from catalog.engine.placement import Placement
 from catalog.models import Currency
 from catalog.specs import catalogue_queryset, spec_for
@@ -333,26 +335,11 @@ CUSTOM_CIRCUIT = "custom"
 
 class RecommendForm(forms.Form):
     model = forms.ChoiceField(choices=())
-    method = forms.ChoiceField(
-        choices=[
-            ("inference", "Inference"),
-            ("lora", "LoRA"),
-            ("qlora", "QLoRA"),
-            ("full", "Full fine-tuning"),
-        ]
-    )
+    method = forms.ChoiceField(choices=METHOD_CHOICES)
     precision = forms.ChoiceField(
         choices=[(p, p) for p in ("q4", "q5", "q8", "nf4", "int8", "bf16", "amp")], initial="q4"
     )
-    runtime = forms.ChoiceField(
-        choices=[
-            ("", "default"),
-            ("llama.cpp", "llama.cpp"),
-            ("vllm", "vLLM"),
-            ("transformers", "transformers"),
-        ],
-        required=False,
-    )
+    runtime = forms.ChoiceField(choices=runtime_choices(INFERENCE_RUNTIMES, "default"), required=False)
     seq_len = forms.IntegerField(min_value=128, max_value=131072, initial=8192, label="Context (tokens)")
     target_tokens_per_s = forms.FloatField(
         required=False, min_value=0.01, label="Target tokens/s (inference decode, training throughput)"
