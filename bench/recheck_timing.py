@@ -34,6 +34,7 @@ import random
 import re
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -98,8 +99,7 @@ def build_targets() -> dict:
         if gpu_qty != gpu.quantity or psu_qty != base_lines[psu_index].quantity:
             # What the configurator does when a quantity changes: placements go back to automatic.
             gpu.quantity = gpu_qty
-            gpu.placement.pop("psu", None)
-            gpu.placement.pop("slots", None)
+            gpu.placement = replace(gpu.placement, psu=None, slots=None)
         return recheck_path(base_state, lines)
 
     combos = [(p, g, k) for p in psu_slugs for g in (4, 3, 2, 1) for k in (2, 1)]
@@ -147,9 +147,7 @@ def example_names() -> list[str]:
 
 
 def copy_line(line):
-    from dataclasses import replace
-
-    return replace(line, placement=dict(line.placement))
+    return replace(line)  # a Placement is immutable: the copy may share it
 
 
 # --------------------------------------------------------------------------------------------- client
