@@ -311,11 +311,11 @@ def write_summary(server_tracebacks: int | None, import_seconds: int | None, par
         )
     recheck_ratio = load_json("recheck_ratio.json")  # bench/recheck_ratio.py (issue 14)
     if recheck_ratio:
-        load = " ".join(f"{x:.2f}" for x in recheck_ratio.get("load_average", []))
+        machine_load = " ".join(f"{x:.2f}" for x in recheck_ratio.get("load_average", []))
         out.append(
             f"| re-check: {recheck_ratio['budget']} (SQLite, curated catalogue, in-process) | "
             f"{recheck_ratio['ratio']}x ({recheck_ratio['recheck_ms']} ms against {recheck_ratio['floor_ms']} ms; "
-            f"load average {load}) | {mark(recheck_ratio['passed'])} |"
+            f"load average {machine_load}) | {mark(recheck_ratio['passed'])} |"
         )
     if estimator:
         out += [

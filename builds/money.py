@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from catalog.engine.specs import DEFAULT_KWH_PRICE
-from catalog.models import ExchangeRate
-from catalog.services import CENT, catalogue_version, exchange_rates, from_usd
+from catalog.services import CENT, exchange_rate_dates, exchange_rates, from_usd
 
 # The engine's default electricity price (catalog/engine/specs.py) is in USD per kWh.
 DEFAULT_KWH_CURRENCY = "USD"
@@ -67,31 +66,15 @@ class Totals:
         return f"{self.priced_lines} of {self.lines} parts priced"
 
 
-# Rate notes per (catalogue version, currency, rate), per process: a query each re-check cost ~0.5 ms, a sixth
-# of the whole re-check (bench/recheck_ratio.py). Every rate write bumps the catalogue version.
-_RATE_NOTES: dict[tuple, str] = {}
-
-
 def rate_note(currency: str) -> str:
-    """'1 USD = 7.1200 CNY (rate of 2026-10-01, source)' for the currency shown; '' for USD."""
+    """'1 USD = 7.12 CNY (rate of 2026-10-01)' for the currency shown; '' for USD. From the cached rate table:
+    no query on a re-check."""
     if currency == "USD":
         return ""
-    key = (catalogue_version(), currency, exchange_rates().get(currency))
-    note = _RATE_NOTES.get(key)
-    if note is None:
-        rate = ExchangeRate.objects.filter(currency=currency).order_by("-observed_at").first()
-        if rate is None:
-            note = f"no exchange rate for {currency}: amounts shown in USD"
-        else:
-            note = f"1 USD = {rate.per_usd.normalize():f} {currency} (rate of {rate.observed_at:%Y-%m-%d})"
-        if len(_RATE_NOTES) > 256:
-            _RATE_NOTES.clear()
-        _RATE_NOTES[key] = note
-    return note
-
-
-def rate_notes_clear() -> None:
-    _RATE_NOTES.clear()
+    per_usd = exchange_rates().get(currency)
+    if per_usd is None:
+        return f"no exchange rate for {currency}: amounts shown in USD"
+    return f"1 USD = {per_usd.normalize():f} {currency} (rate of {exchange_rate_dates()[currency]:%Y-%m-%d})"
 
 
 def totals_for(state, report: dict) -> "Totals":

@@ -73,15 +73,27 @@ def exchange_rates_forget() -> None:
     cache.delete(RATES_KEY)
 
 
-def exchange_rates() -> dict[str, Decimal]:
-    """Latest curated rate per currency, as units of that currency per 1 USD."""
-    rates = cache.get(RATES_KEY)
-    if rates is None:
-        rates = {Currency.USD.value: Decimal(1)}
+def _rate_table() -> tuple[dict[str, Decimal], dict]:
+    """(rate per currency, the date it was observed), read in one query and cached together."""
+    table = cache.get(RATES_KEY)
+    if table is None:
+        rates, dates = {Currency.USD.value: Decimal(1)}, {}
         for rate in ExchangeRate.objects.order_by("observed_at"):
             rates[rate.currency] = rate.per_usd  # oldest first: the newest rate wins
-        cache.set(RATES_KEY, rates, 300)
-    return rates
+            dates[rate.currency] = rate.observed_at
+        table = (rates, dates)
+        cache.set(RATES_KEY, table, 300)
+    return table
+
+
+def exchange_rates() -> dict[str, Decimal]:
+    """Latest curated rate per currency, as units of that currency per 1 USD."""
+    return _rate_table()[0]
+
+
+def exchange_rate_dates() -> dict:
+    """When each currency's rate in exchange_rates() was observed."""
+    return _rate_table()[1]
 
 
 def to_usd(amount: Decimal, currency: str, rates: dict[str, Decimal] | None = None) -> Decimal:

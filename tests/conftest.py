@@ -32,13 +32,11 @@ def fresh_caches():
     from django.core.cache import cache
 
     from builds.inputs import part_cache_clear
-    from builds.money import rate_notes_clear
     from catalog.workloads import presets_cache_clear
 
     cache.clear()
     part_cache_clear()
     presets_cache_clear()
-    rate_notes_clear()
     yield
 
 
