@@ -62,6 +62,24 @@ class _Workload:
     runtime: str | None = None  # None: estimator.default_runtime (GGUF -> llama.cpp, else transformers / hf)
     gpu_memory_utilization: float = 0.9
 
+    @classmethod
+    def from_request(cls, req, *, label: str, slug: str, **choices) -> _Workload:
+        """A table row for an estimate request; ``choices`` are what the caller pins (GPUs, split, offload)."""
+        return cls(
+            label=label,
+            slug=slug,
+            method=req.method,
+            precision=req.precision,
+            seq_len=req.seq_len,
+            batch=req.batch,
+            new_tokens=req.new_tokens,
+            gradient_checkpointing=req.gradient_checkpointing,
+            lora_rank=req.lora_rank,
+            runtime=req.runtime,
+            gpu_memory_utilization=req.gpu_memory_utilization,
+            **choices,
+        )
+
 
 # The default table: the seeds' questions ("48 GB runs 70B at 4-bit", "ZeRO-3 + offload fine-tunes 34B on
 # two 24 GB cards", "a 24 GB card runs 13B, LoRA is tight", "4x4090 trains ~0.5-1B from scratch").
@@ -324,21 +342,13 @@ def _table(
             model = data["model"]
             slug = model if isinstance(model, str) else (arch.slug or "inline")
             name = arch.name or slug
-            w = _Workload(
+            w = _Workload.from_request(
+                r,
                 label=f"{name} {r.method} {r.precision} ({r.resolved_runtime})",
                 slug=slug,
-                method=r.method,
-                precision=r.precision,
-                seq_len=r.seq_len,
-                batch=r.batch,
-                new_tokens=r.new_tokens,
-                gradient_checkpointing=r.gradient_checkpointing,
-                lora_rank=r.lora_rank,
                 gpus=r.gpus if "gpus" in data else None,
                 parallel=r.parallel,
                 offload=r.offload if "offload" in data else None,
-                runtime=r.runtime,
-                gpu_memory_utilization=r.gpu_memory_utilization,
             )
             items.append((w, arch, None))
         requested = True
@@ -501,19 +511,7 @@ def plan_on(
     (the same candidates: fewest GPUs for inference, every GPU for training, DDP before ZeRO-3 before
     offload): verdict, GPUs used, strategy, GiB per GPU, RAM the offload needs, and the reason when it does
     not fit. The /plan/ page's GPU table and its example builds therefore agree."""
-    w = _Workload(
-        label="",
-        slug=arch.slug or "inline",
-        method=req.method,
-        precision=req.precision,
-        seq_len=req.seq_len,
-        batch=req.batch,
-        new_tokens=req.new_tokens,
-        gradient_checkpointing=req.gradient_checkpointing,
-        lora_rank=req.lora_rank,
-        runtime=req.runtime,
-        gpu_memory_utilization=req.gpu_memory_utilization,
-    )
+    w = _Workload.from_request(req, label="", slug=arch.slug or "inline")
     gpus = _Gpus(count, vram_gib, bandwidth_gbps, bf16_tflops, None)
     verdict, est, note = _plan(arch, w, gpus, ram_gib)
     parallel = None if est.gpus == 1 else _parallel_of(w, est)
