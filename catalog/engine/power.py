@@ -355,11 +355,13 @@ def check_psus(state: State) -> list[Finding]:
                     ids,
                 )
             )
-        out.extend(_connectors(load, spec))
+        out.extend(_connectors(load, spec, rep.not_checked))
     return out
 
 
-def _connectors(load: dict, spec: PsuSpec) -> list[Finding]:
+def _connectors(load: dict, spec: PsuSpec, not_checked: list[str]) -> list[Finding]:
+    """8-pin and 12V-2x6 outputs against the GPUs' inputs. A count the catalogue does not know (None) is
+    unknown, never 0: when the answer depends on it, nothing is claimed and `not_checked` says so."""
     gpus: list[Unit] = load["gpus"]
     if not gpus:
         return []
@@ -374,9 +376,14 @@ def _connectors(load: dict, spec: PsuSpec) -> list[Finding]:
         need_8 += s.power_8pin or 0
         need_12 += s.power_12v2x6 or 0
     if unknown or (spec.power_8pin is None and spec.power_12v2x6 is None):
+        whose = "its GPUs' power inputs" if unknown else "its output counts"
+        not_checked.append(f"power connectors of {load['name']} ({whose} are unknown)")
         return []
-    have_8 = spec.power_8pin or 0
-    have_12 = spec.power_12v2x6 or 0
+    have_12 = spec.power_12v2x6
+    if have_12 is None and need_12:
+        not_checked.append(f"power connectors of {load['name']} (its 12V-2x6 output count is unknown)")
+        return []
+    have_12 = have_12 or 0
     # 12V-2x6 inputs without a native output use the adapter that ships with the card: one 8-pin per 150 W.
     adapt = max(0, need_12 - have_12)
     adapter_8 = 0
@@ -384,6 +391,11 @@ def _connectors(load: dict, spec: PsuSpec) -> list[Finding]:
         per_card = [g for g in gpus if g.spec.power_12v2x6][:adapt]
         adapter_8 = sum(math.ceil((g.spec.board_power_w or 600.0) / PCIE_8PIN_W) for g in per_card)
     total_8 = need_8 + adapter_8
+    if spec.power_8pin is None:
+        if total_8:
+            not_checked.append(f"power connectors of {load['name']} (its PCIe 8-pin output count is unknown)")
+        return []
+    have_8 = spec.power_8pin
     if total_8 > have_8:
         via = f" ({adapter_8} of them through 12V-2x6 adapters)" if adapter_8 else ""
         return [

@@ -40,8 +40,9 @@ def article(word: str) -> str:
     if not word:
         return "a"
     first = word[0]
-    if first.isdigit():
-        number = re.match(r"\d+", word).group(0)
+    digits = re.match(r"[0-9]+", word)  # ASCII digits only: "²" or "٣" is a digit to isdigit() but not spoken
+    if digits:
+        number = digits.group(0)
         # 8, 11, 18, 80, 800, 8000: "an eight", "an eleven", "an eighteen", "an eighty"
         spoken_an = number.startswith("8") or number in ("11", "18") or re.fullmatch(r"1[18]\d{2}", number)
         return "an" if spoken_an else "a"

@@ -80,3 +80,9 @@ def test_registered_kit_on_am5_fires_and_unknown_does_not():
     assert "MEMORY_REGISTERED_MISMATCH" in codes(part("memory", with_(MEMORY, registered=True)))
     assert "MEMORY_REGISTERED_MISMATCH" not in codes(part("memory", MEMORY))  # unknown: silent
     assert "MEMORY_REGISTERED_MISMATCH" not in codes(part("memory", with_(MEMORY, registered=False)))
+
+
+@given(st.text(max_size=12))
+def test_article_answers_for_any_text(word):
+    # Any socket or part name a curator or the API gives (Unicode digits such as "²" included) gets an article.
+    assert article(word) in ("a", "an")
