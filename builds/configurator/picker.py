@@ -9,6 +9,7 @@ from builds.configurator.edits import SINGLE
 from builds.configurator.state import State
 from builds.inputs import MAX_ITEMS, Line
 from builds.reports import report_for
+from catalog.engine.report import MISSING_PART_CODES
 from catalog.models import CATEGORY_MODELS, Category
 
 PICKER_LIMIT = 20
@@ -44,7 +45,9 @@ def picker_candidates(
     max_unit_checks: int = PICKER_MAX_UNIT_CHECKS,
 ) -> PickerList:
     """Catalogue parts for a category, each tried in the build by the engine: a part is compatible when
-    adding it (or swapping it in, for one-per-build categories) adds no new error. The checks stop at the
+    adding it (or swapping it in, for one-per-build categories) adds no new error of its own. A finding that
+    only says a category is still missing (no CPU, board or PSU yet: MISSING_PART_CODES) is nobody's fault,
+    so it never makes a candidate incompatible: on an empty build every part is offered. The checks stop at the
     CPU budget (counted from `started`, a time.thread_time() taken when the request began) or the unit
     budget, whatever the state; the rest of the scan is returned unchecked."""
     started = time.thread_time() if started is None else started
@@ -96,7 +99,9 @@ def picker_candidates(
         new_errors = [
             f
             for f in report["findings"]
-            if f["severity"] == "error" and (f["code"], f["message"]) not in base_errors
+            if f["severity"] == "error"
+            and f["code"] not in MISSING_PART_CODES
+            and (f["code"], f["message"]) not in base_errors
         ]
         if new_errors and not show_all:
             continue

@@ -78,6 +78,10 @@ CODES: dict[str, tuple[Severity, str, str]] = {
     "NO_NVME": (Severity.WARNING, "memory", "no NVMe drive"),
 }
 
+# Findings that only say a category is still absent from the build. No part is at fault for them: a part
+# picker judges a candidate without them (a GPU is not "incompatible" because the build has no CPU yet).
+MISSING_PART_CODES = frozenset({"PSU_MISSING", "CPU_MISSING", "BOARD_MISSING"})
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
