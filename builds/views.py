@@ -3,6 +3,7 @@
 import re
 import time
 
+from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -31,6 +32,7 @@ from builds.models import Build, BuildRevision, Visibility
 from catalog.engine.placement import Placement
 
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SAVED_MESSAGE = "Saved. Anyone with this link can view it:"
 
 
 def can_edit(request, build: Build) -> bool:
@@ -92,6 +94,7 @@ def build_create_post(request):
         currency=state.currency,
         **form.cleaned_data,
     )
+    messages.success(request, SAVED_MESSAGE, extra_tags="build-saved")  # shown once (builds/_share.html)
     response = HttpResponseRedirect(build.get_edit_url())
     return remember_edit_token(request, response, build, token)
 
@@ -137,6 +140,7 @@ def build_edit_post(request, build: Build):
         }
         fields |= {"currency": state.currency, "context": edited_context(build, state)}
         services.build_update(build=build, fields=fields, lines=state.lines, by=request.user, note="saved")
+    messages.success(request, SAVED_MESSAGE, extra_tags="build-saved")  # shown once (builds/_share.html)
     return HttpResponseRedirect(build.get_absolute_url())
 
 
@@ -284,13 +288,18 @@ def build_revision(request, share_id: str, number: int):
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("Cookie")
 @ratelimit(key="ip", rate="rigsite.ratelimits.lookups", block=True)
+@ratelimit(key="ip", rate="rigsite.ratelimits.writes", method="POST", block=True)
 def compare(request):
-    from builds.compare import compare_context
+    """GET: choose builds by name and compare them (?b=<id>&b=<id>, or ?b=<id>,<id>). POST add=<id> or
+    remove=<id>: change the visitor's compare list (a cookie), then back to `next`."""
+    from builds import compare as comparing
 
-    ids = [s for s in request.GET.get("b", "").replace(" ", "").split(",") if SHARE_ID.fullmatch(s)][:4]
-    return TemplateResponse(request, "builds/compare.html", compare_context(ids))
+    if request.method == "POST":
+        return comparing.edit_compare_list(request)
+    return TemplateResponse(request, "builds/compare.html", comparing.compare_page_context(request))
 
 
 @require_GET
