@@ -397,7 +397,7 @@ def choice_groups(request, listed: list[str]) -> list[dict]:
     for key, label, builds in groups:
         fresh = [b for b in builds if b.share_id not in seen]
         seen.update(b.share_id for b in fresh)
-        shown.append({"key": key, "label": label, "builds": fresh})
+        shown.append({"key": key, "label": label, "builds": fresh, "above": len(builds) - len(fresh)})
     return shown
 
 
@@ -443,7 +443,7 @@ def compare_page_context(request) -> dict:
     named = {b.share_id: b for b in found}
     extra = [named[s] for s in chosen if s in named and s not in shown]
     if extra:
-        groups.insert(0, {"key": "shared", "label": "In this link", "builds": extra})
+        groups.insert(0, {"key": "shared", "label": "In this link", "builds": extra, "above": 0})
     ids = [c["build"].share_id for c in context["columns"]]
     for column in context["columns"]:
         column["without_url"] = compare_url([s for s in ids if s != column["build"].share_id])

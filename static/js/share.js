@@ -3,6 +3,7 @@
 //   where that is missing or refused, the text is selected for Ctrl+C / Cmd+C. The result is announced
 //   in the button's aria-live status ([data-copy-status]). The buttons stay hidden without this script.
 // - Clicking a share-link input selects all of it.
+// - The compare page's form leaves out its "add by link" box when empty (a cleaner shareable address).
 // - An "Add to compare" form comes back to the address shown now: on the configurator the address bar
 //   holds unsaved changes (htmx pushes each re-check's URL), newer than the page's own address.
 // Loaded with a <script src> (the CSP allows no inline script); it may be included more than once.
@@ -77,6 +78,13 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.id === "compare-choose") {
+      // An empty "add by link" box would add "&b=" to the comparison's shareable address.
+      form.querySelectorAll("input[type=text][name=b], input:not([type])[name=b]").forEach(function (box) {
+        box.disabled = !box.value.trim();
+      });
+      return;
+    }
     if (!form.classList || !form.classList.contains("compare-add")) {
       return;
     }

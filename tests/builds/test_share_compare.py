@@ -173,6 +173,12 @@ def test_compare_page_lists_builds_by_name_in_groups(client, seed_catalogue):
     assert re.search(rf'value="{listed.share_id}" id="choose-list-1" checked', page)
     assert not re.search(rf'value="{mine.share_id}" id="choose-yours-1" checked', page)
     assert f'aria-label="Remove “{listed.name}” from your compare list"' in page
+    # A build of yours in the compare list shows once; its group says where it is.
+    add(client, mine)
+    page = text_of(client.get("/compare/"))
+    groups = checkbox_names(page)
+    assert groups["Your compare list"] == [listed.name, "My own rig"] and groups["Your builds"] == []
+    assert "Already listed above (1)." in page
 
 
 def test_compare_page_compares_the_chosen_builds(client, seed_catalogue):
