@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import push_url
+from django_htmx.http import push_url, trigger_client_event
 from django_ratelimit.decorators import ratelimit
 
 from builds import edit_keys, exports, selectors, services
@@ -54,6 +54,7 @@ def configurator_response(request, state: State, base_path: str, extra: dict, *,
         shown = render.shown_tokens(request.GET.getlist("v"), force=force)
         sent = render.render_regions(page.regions, shown=shown)
         response = TemplateResponse(request, "builds/edit.html#recheck", {"page": page, "sent": sent})
+        trigger_client_event(response, "rigsite:rechecked", after="settle")  # open pickers refresh their lists
         return push_url(response, f"{base_path}?{page.query}")
     render.render_regions(page.regions)
     context = {"page": page, "categories": CATEGORY_ORDER} | extra
@@ -299,6 +300,9 @@ def compare(request):
 
     if request.method == "POST":
         return comparing.edit_compare_list(request)
+    listed = comparing.compare_list(request)
+    if not request.GET and len(listed) >= comparing.MIN_BUILDS:  # "Compare": the list, at a shareable address
+        return HttpResponseRedirect(comparing.compare_url(listed))
     return TemplateResponse(request, "builds/compare.html", comparing.compare_page_context(request))
 
 

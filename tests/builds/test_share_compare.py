@@ -115,7 +115,7 @@ def test_add_to_compare_adds_limits_to_four_and_removes(client, seed_catalogue):
     assert client.cookies[compare.COOKIE].value == ".".join(ids[1:] + [examples[4].share_id])
 
     client.post("/compare/", {"remove": examples[2].share_id, "next": "/compare/"})
-    page = text_of(client.get("/compare/"))
+    page = text_of(client.get("/compare/", follow=True))
     assert f"Removed “{examples[2].name}” from your compare list (3 of 4 left)." in page
     assert client.cookies[compare.COOKIE].value == ".".join(
         [examples[1].share_id, examples[3].share_id, examples[4].share_id]
@@ -175,7 +175,7 @@ def test_compare_page_lists_builds_by_name_in_groups(client, seed_catalogue):
     assert f'aria-label="Remove “{listed.name}” from your compare list"' in page
     # A build of yours in the compare list shows once; its group says where it is.
     add(client, mine)
-    page = text_of(client.get("/compare/"))
+    page = text_of(client.get("/compare/", follow=True))
     groups = checkbox_names(page)
     assert groups["Your compare list"] == [listed.name, "My own rig"] and groups["Your builds"] == []
     assert "Already listed above (1)." in page
@@ -239,9 +239,18 @@ def test_bad_choices_are_named(client, seed_catalogue, query, message):
     assert "<svg" not in response.content.decode() or "compare-table" not in response.content.decode()
 
 
-def test_bare_compare_page_is_not_an_error(client, seed_catalogue):
+def test_bare_compare_page_is_not_an_error_and_opens_the_list(client, seed_catalogue):
     page = client.get("/compare/").content.decode()
     assert 'role="alert"' not in page and "Tick 2 to 4 builds" in page
+    first, second = sorted(seed_catalogue.values(), key=lambda b: b.name)[:2]
+    add(client, first)
+    assert client.get("/compare/").status_code == 200  # one build: the page to choose more
+    add(client, second)
+    response = client.get("/compare/")
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/compare/?b={first.share_id},{second.share_id}"
+    )
 
 
 @pytest.fixture
