@@ -7,7 +7,12 @@ NUMBER = {"type": "number"}
 INT = {"type": "integer"}
 
 PLACEMENT = {
-    "slots": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 16}, "maxItems": 16},
+    "slots": {
+        "type": "array",
+        "items": {"type": ["integer", "null"], "minimum": 1, "maximum": 16},
+        "maxItems": 16,
+        "description": "board slot row per unit; null for a unit the engine places",
+    },
     "riser": {"type": "boolean"},
     "riser_width": {"type": "integer", "enum": [1, 4, 8, 16]},
     "psu": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 63}, "maxItems": 16},

@@ -8,7 +8,7 @@ from dataclasses import replace
 from builds.configurator.state import DIGITS, State
 from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
 from catalog.engine import specs as engine
-from catalog.engine.placement import Placement
+from catalog.engine.placement import RISER_MENU, Placement
 from catalog.models import Category
 
 SINGLE = {Category.CPU, Category.MOTHERBOARD, Category.CASE, Category.COOLER}  # one per build
@@ -26,16 +26,24 @@ def apply_edits(state: State, params) -> State:
 
 def _apply(state: State, params) -> bool:
     changed = False
+    mounts: dict[int, list[str]] = {}  # line index -> the mount menu's value per card, where cards differ
     for index, line in enumerate(state.lines):
         before = line.placement
+        where = f"line {index + 1}"
         q = params.get(f"q{index}")
         if q and DIGITS.fullmatch(q) and 1 <= int(q) <= 16 and int(q) != line.quantity:
             line.quantity = int(q)
             line.placement = line.placement.for_quantity()
             changed = True
-        for key, name in (("slots", f"s{index}"), ("psu", f"p{index}")):
+        for key, name, label in (("slots", f"s{index}", "slots"), ("psu", f"p{index}", "PSU")):
             if name in params:
-                line.placement = line.placement.with_units_text(key, params.get(name, ""), line.quantity)
+                try:
+                    line.placement = line.placement.with_units_text(
+                        key, params.get(name, ""), line.quantity, f"{where} {label}"
+                    )
+                except InputError as exc:  # said, and the line keeps its placement: never silently dropped
+                    state.errors.append(f"{exc.field}: {exc.message}")
+        _apply_cards(state, index, line, params, mounts)
         # A control changes its line only when its value differs from what the page showed: a riser width
         # the menu has no option for (x4, x8, set through the API) survives a re-check of another control.
         if f"r{index}" in params:
@@ -54,13 +62,88 @@ def _apply(state: State, params) -> bool:
             if watts != line.placement.power_limit_w:
                 line.placement = replace(line.placement, power_limit_w=watts)
         changed |= line.placement != before
+    changed |= _move_card(state, params.get("mv", ""))
+    splits = {id(state.lines[i]): values for i, values in mounts.items()}  # before a removal renumbers
     remove = params.get("x", "")
     if DIGITS.fullmatch(remove) and int(remove) < len(state.lines):
         del state.lines[int(remove)]
         changed = True
+    if splits:
+        changed |= _split_by_mount(state, splits)
     if params.get("add"):
         changed |= add_part(state, params.get("add"))
     return changed
+
+
+def _apply_cards(state: State, index: int, line: Line, params, mounts: dict[int, list[str]]) -> None:
+    """Per-card controls of a GPU line: c<i>.<k> (the slot row of card k, "" = automatic) and m<i>.<k> (its
+    mount). Cards of one line on different mounts are split into lines later (_split_by_mount)."""
+    for unit in range(line.quantity):
+        name = f"c{index}.{unit}"
+        if name not in params:
+            continue
+        raw = params.get(name, "").strip()
+        if raw in ("", "auto"):
+            slot = None
+        elif DIGITS.fullmatch(raw) and 1 <= int(raw) <= 16:
+            slot = int(raw)
+        else:
+            state.errors.append(
+                f"line {index + 1} card {unit + 1} slot: {raw[:20]!r} is not a slot row (1-16)"
+            )
+            continue
+        line.placement = line.placement.with_unit_slot(unit, slot, line.quantity)
+    chosen = [params.get(f"m{index}.{unit}") for unit in range(line.quantity)]
+    if all(value is None for value in chosen):
+        return
+    shown = line.placement.riser_value
+    values = [shown if value is None or value not in RISER_MENU else value for value in chosen]
+    if len(set(values)) == 1:
+        line.placement = line.placement.with_riser_value(values[0])
+    else:
+        mounts[index] = values
+
+
+def _move_card(state: State, move: str) -> bool:
+    """`mv=<line>.<card>.<row>`: the slot map's "put this card here" button."""
+    parts = move.split(".")
+    if len(parts) != 3 or not all(DIGITS.fullmatch(p) for p in parts):
+        if move:
+            state.errors.append(f"move: {move[:30]!r} is not <line>.<card>.<slot row>")
+        return False
+    index, unit, row = (int(p) for p in parts)
+    if index >= len(state.lines) or unit >= state.lines[index].quantity or not 1 <= row <= 16:
+        state.errors.append(f"move: line {index + 1} has no card {unit + 1}, or {row} is not a slot row")
+        return False
+    line = state.lines[index]
+    before = line.placement
+    line.placement = line.placement.with_unit_slot(unit, row, line.quantity)
+    return line.placement != before
+
+
+def _split_by_mount(state: State, splits: dict[int, list[str]]) -> bool:
+    """A line whose cards were given different mounts becomes one line per run of cards on the same mount
+    (each card keeps its slot row and PSU unit): only the second card on a riser takes one change."""
+    out: list[Line] = []
+    for line in state.lines:
+        values = splits.get(id(line))
+        if values is None:
+            out.append(line)
+            continue
+        start = 0
+        for end in range(1, len(values) + 1):
+            if end == len(values) or values[end] != values[start]:
+                part = replace(line, quantity=end - start, placement=line.placement.units(start, end))
+                if start:  # the first run continues the saved line (its prices paid); the others are new
+                    part.item, part.saved = None, {}
+                part.placement = part.placement.with_riser_value(values[start])
+                out.append(part)
+                start = end
+    if len(out) > MAX_ITEMS:
+        state.errors.append(f"mount: splitting the line would pass {MAX_ITEMS} lines; remove a line first")
+        return False
+    state.lines = out
+    return True
 
 
 def power_limit_error(watts: float) -> str | None:

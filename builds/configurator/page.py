@@ -14,6 +14,7 @@ rendered, so a cached region costs no drawing.
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -108,10 +109,34 @@ class Row:
     power_limit_text: str
     flag: str | None  # worst finding severity on the line (error, warning)
     price_text: str  # today's price of one unit, in the state's currency
+    cards: tuple["CardRow", ...] = ()  # GPU lines: one per card, its slot row and mount
 
     @property
     def qty_options(self) -> SafeString:
         return QTY_OPTIONS[self.quantity]
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """One GPU card's placement controls: its slot row (the board's rows as options) and its mount."""
+
+    line: int
+    unit: int
+    number: int  # cards numbered across the build, as the slot map names them
+    slot_options: SafeString
+    mount_value: str  # the mount menu's value: "" in the slot, "16" riser cable, "1" x1 extender
+    where: str  # why it has no row ("add a board to place it"); "" when placed
+
+
+@dataclass(frozen=True)
+class SlotMapRow:
+    """A row of the board in the GPU section's slot map: what holds it, and the cards that could move in."""
+
+    position: int
+    label: str  # "x16 Gen5 · CPU"
+    holds: str  # "card 1 (RTX 4090)", "covered by card 1's cooler", "free", "past the case's 7 slots"
+    status: str  # card | covered | free | beyond | narrow
+    moves: tuple[tuple[str, str], ...] = ()  # (mv value "<line>.<card>.<row>", button text)
 
 
 @dataclass(frozen=True)
@@ -120,6 +145,9 @@ class Section:
     label: str
     single: bool
     rows: tuple[Row, ...]
+    open_picker: bool = False  # the next part a build needs: its picker opens by itself
+    slot_map: tuple[SlotMapRow, ...] = ()  # GPU section: the board's rows and what holds them
+    slot_map_note: str = ""  # why rows are shown as they are (firmware order, case limit)
 
 
 @dataclass
@@ -132,6 +160,7 @@ class Page:
     tokens: list[str]  # the lines' URL tokens (the state form's `l` inputs)
     query: str  # the state's query string (the save form's field, the no-JS forms, the pushed URL)
     errors: Region
+    summary: Region  # the compact verdict that stays in view (sticky): counts, power, VRAM, price
     sections: list[Region]
     custom: Region
     where: Region
@@ -139,7 +168,7 @@ class Page:
 
     @property
     def regions(self) -> list[Region]:
-        return [self.errors, *self.sections, self.custom, self.where, *self.report_regions]
+        return [self.errors, self.summary, *self.sections, self.custom, self.where, *self.report_regions]
 
     @property
     def region_tokens(self) -> list[str]:
@@ -170,7 +199,151 @@ def recheck_attrs(base_path: str) -> SafeString:
     return format_html('hx-get="{}" hx-include="#build-form" hx-swap="none"', base_path)
 
 
-def rows_for(state: State, view: ReportView) -> list[Row]:
+MOUNT_LABELS = {"": "in the slot", "16": "on a riser cable", "1": "x1 extender"}
+SOURCE_WORDS = {"cpu": "CPU", "chipset": "chipset"}
+MAX_MOVE_CARDS = 4  # the slot map offers "card N here" buttons up to this many cards (selects beyond)
+
+
+@dataclass(frozen=True)
+class CardPlace:
+    """Where the engine put one GPU unit (from the report's lanes and thermal rows)."""
+
+    slot: int | None
+    auto: bool
+    riser: bool
+    thickness: float | None
+
+
+def card_places(view: ReportView) -> dict[tuple[int, int], CardPlace]:
+    """(line index, unit) -> where that card sits in this report."""
+    index_of = view.raw.get("part_index", {})
+    thickness = {(g["part"], g["unit"]): g.get("thickness_slots") for g in view.thermal.get("gpus", [])}
+    return {
+        (index_of[lane.part], lane.unit): CardPlace(
+            slot=lane.slot if isinstance(lane.slot, int) else None,
+            auto=lane.auto,
+            riser=bool(lane.riser),
+            thickness=thickness.get((lane.part, lane.unit)),
+        )
+        for lane in view.lanes
+        if lane.part in index_of
+    }
+
+
+def slot_label(slot) -> str:
+    size = (
+        f" (x{slot.physical_width} size)"
+        if slot.physical_width and slot.physical_width != slot.electrical_width
+        else ""
+    )
+    gen = f" Gen{slot.gen}" if slot.gen else ""
+    width = f"x{slot.electrical_width}" if slot.electrical_width else "x?"
+    return f"{width}{size}{gen} · {SOURCE_WORDS.get(slot.source or '', 'source unknown')}"
+
+
+def _card_rows(state: State, board_slots, places) -> dict[int, tuple[CardRow, ...]]:
+    """Per GPU line, one CardRow per card: a slot menu of the board's rows and a mount menu."""
+    out: dict[int, tuple[CardRow, ...]] = {}
+    number = 0
+    for index, line in enumerate(state.lines):
+        if line.category != Category.GPU:
+            continue
+        cards = []
+        for unit in range(line.quantity):
+            number += 1
+            place = places.get((index, unit))
+            chosen = line.placement.slot_of(unit)
+            now = place.slot if place else None
+            # Said only when the menu cannot say it: the menu's "automatic (row 2)" names the row.
+            where = (
+                ""
+                if now is not None
+                else "not placed: no free slot"
+                if board_slots
+                else "add a board to place it"
+            )
+            auto_text = f"automatic (row {now})" if chosen is None and now is not None else "automatic"
+            choices = [("", auto_text)] + [
+                (str(slot.position), f"row {slot.position}: {slot_label(slot)}") for slot in board_slots
+            ]
+            if chosen is not None and chosen not in {slot.position for slot in board_slots}:
+                choices.append((str(chosen), f"row {chosen} (not on this board)"))
+            cards.append(
+                CardRow(
+                    line=index,
+                    unit=unit,
+                    number=number,
+                    slot_options=option_tags(tuple(choices), "" if chosen is None else str(chosen)),
+                    mount_value=line.placement.riser_value,
+                    where=where,
+                )
+            )
+        out[index] = tuple(cards)
+    return out
+
+
+def slot_map(state: State, board_slots, places, rows_known: bool) -> tuple[tuple[SlotMapRow, ...], str]:
+    """The board's rows and what holds each: a card, a card's cooler, nothing, or past the case's last slot;
+    free x16-size rows offer to move a card there (the `mv` control)."""
+    if not board_slots:
+        return (), ""
+    case = next((line for line in state.lines if line.category == Category.CASE and line.part), None)
+    case_rows = getattr(spec_for(case.part), "expansion_slots", None) if case else None
+    if case and case.part is None:
+        case_rows = None
+    cards = []  # (number, line index, unit, name, place)
+    number = 0
+    for index, line in enumerate(state.lines):
+        if line.category == Category.GPU:
+            for unit in range(line.quantity):
+                number += 1
+                cards.append((number, index, unit, line.name, places.get((index, unit))))
+    in_row: dict[int, list[str]] = {}
+    covered: dict[int, str] = {}
+    for number, _index, _unit, name, place in cards:
+        if place is None or place.slot is None:
+            continue
+        if place.riser:
+            in_row.setdefault(place.slot, []).append(f"card {number} on a riser ({name})")
+            continue
+        in_row.setdefault(place.slot, []).append(f"card {number} ({name})")
+        if rows_known and place.thickness:
+            for row in range(place.slot + 1, place.slot + math.ceil(place.thickness)):
+                covered.setdefault(row, f"covered by card {number}'s cooler")
+    movable = [c for c in cards if c[4] is not None] if len(cards) <= MAX_MOVE_CARDS else []
+    rows = []
+    for slot in board_slots:
+        pos = slot.position
+        if pos in in_row:
+            holds, status = "; ".join(in_row[pos]), "card"
+        elif pos in covered:
+            holds, status = covered[pos], "covered"
+        elif rows_known and case_rows is not None and pos > case_rows:
+            holds, status = f"past the case's {case_rows} expansion slots", "beyond"
+        elif (slot.physical_width or 16) < 16:
+            holds, status = "free (too short for a GPU without a riser)", "narrow"
+        else:
+            holds, status = "free", "free"
+        moves = ()
+        if status in ("free", "narrow", "covered"):
+            moves = tuple(
+                (f"{index}.{unit}.{pos}", f"Card {number} here")
+                for number, index, unit, _name, place in movable
+                if place.slot != pos and (status == "free" or place.riser)
+            )
+        rows.append(SlotMapRow(position=pos, label=slot_label(slot), holds=holds, status=status, moves=moves))
+    if not rows_known:
+        note = "The board's slot table comes from firmware: slots in its order, physical rows unknown."
+    elif case_rows is not None:
+        note = (
+            f"The case has {case_rows} expansion slots: a card must end within them unless it is on a riser."
+        )
+    else:
+        note = "Add a case to see its slot limit."
+    return tuple(rows), note
+
+
+def rows_for(state: State, view: ReportView, cards: dict[int, tuple[CardRow, ...]]) -> list[Row]:
     rates = exchange_rates()
     return [
         Row(
@@ -184,9 +357,28 @@ def rows_for(state: State, view: ReportView) -> list[Row]:
             power_limit_text=line.placement.power_limit_text,
             flag=view.flagged.get(index),
             price_text=money_text(line.part.price_usd if line.part else None, state.currency, rates),
+            cards=cards.get(index, ()),
         )
         for index, line in enumerate(state.lines)
     ]
+
+
+GUIDED = [
+    Category.GPU,
+    Category.CPU,
+    Category.MOTHERBOARD,
+    Category.MEMORY,
+    Category.PSU,
+    Category.STORAGE,
+    Category.CASE,
+    Category.COOLER,
+]
+
+
+def next_category(state: State) -> str | None:
+    """The first part a working rig still lacks, in the order people choose them: its picker opens."""
+    present = {line.category for line in state.lines}
+    return next((category for category in GUIDED if category not in present), None)
 
 
 def build_page(state: State, base_path: str) -> Page:
@@ -196,7 +388,14 @@ def build_page(state: State, base_path: str) -> Page:
     totals = totals_for(state, report)
     tokens = [encode_line(line) for line in state.lines]
     attrs = recheck_attrs(base_path)
-    rows = rows_for(state, view)
+    board = next((line for line in state.lines if line.category == Category.MOTHERBOARD and line.part), None)
+    board_spec = spec_for(board.part) if board else None
+    board_slots = tuple(board_spec.pcie_slots or ()) if board_spec else ()
+    rows_known = all(slot.row_known for slot in board_slots)
+    places = card_places(view)
+    rows = rows_for(state, view, _card_rows(state, board_slots, places))
+    gpu_map, gpu_map_note = slot_map(state, board_slots, places, rows_known)
+    upcoming = next_category(state)
     multi_psu = sum(line.quantity for line in state.lines if line.category == Category.PSU) > 1
     sections = [
         Region(
@@ -210,6 +409,9 @@ def build_page(state: State, base_path: str) -> Page:
                     rows=tuple(
                         r for r, line in zip(rows, state.lines, strict=True) if line.category == category
                     ),
+                    open_picker=category == upcoming,
+                    slot_map=gpu_map if category == Category.GPU else (),
+                    slot_map_note=gpu_map_note if category == Category.GPU else "",
                 ),
                 "base_path": base_path,
                 "recheck_attrs": attrs,
@@ -247,12 +449,44 @@ def build_page(state: State, base_path: str) -> Page:
         tokens=tokens,
         query=state.query(tokens=tokens),
         errors=Region("errors", f"{PAGE_TEMPLATE}#errors", {"errors": list(state.errors)}),
+        summary=Region(
+            "summary", f"{PAGE_TEMPLATE}#summary", {"summary": verdict_summary(state, view, totals)}
+        ),
         sections=sections,
         custom=Region(
             "custom", f"{PAGE_TEMPLATE}#custom", {"base_path": base_path, "categories": CATEGORY_ORDER}
         ),
         where=where,
         report_regions=report_regions(state, view, totals),
+    )
+
+
+@dataclass(frozen=True)
+class VerdictSummary:
+    """The compact verdict the configurator keeps in view on every re-check (issue 15, item 4)."""
+
+    has_lines: bool
+    errors: int
+    warnings: int
+    wall_w: float | None
+    circuit_limit_w: float | None
+    vram_gb: float | None
+    price: str  # "5,177 USD", "" when nothing is priced
+    coverage: str  # "3 of 9 parts priced" where the total is incomplete
+
+
+def verdict_summary(state: State, view: ReportView, totals: Totals) -> VerdictSummary:
+    power = view.power
+    has_gpu_or_psu = any(line.category in (Category.GPU, Category.PSU) for line in state.lines)
+    return VerdictSummary(
+        has_lines=bool(state.lines),
+        errors=sum(1 for f in view.findings if f.severity == "error"),
+        warnings=sum(1 for f in view.findings if f.severity == "warning"),
+        wall_w=power.get("wall_w") if has_gpu_or_psu else None,
+        circuit_limit_w=power.get("circuit_limit_w") if has_gpu_or_psu else None,
+        vram_gb=view.vram_gb or None,
+        price=f"{totals.price_new:,.0f} {totals.currency}" if totals.price_new is not None else "",
+        coverage=totals.coverage,
     )
 
 

@@ -41,16 +41,19 @@ def picker_candidates(
     show_all: bool = False,
     sort: str = "price",
     started: float | None = None,
-    budget_s: float = PICKER_CPU_BUDGET_S,
+    budget_s: float | None = None,
     max_unit_checks: int = PICKER_MAX_UNIT_CHECKS,
 ) -> PickerList:
     """Catalogue parts for a category, each tried in the build by the engine: a part is compatible when
-    adding it (or swapping it in, for one-per-build categories) adds no new error of its own. A finding that
-    only says a category is still missing (no CPU, board or PSU yet: MISSING_PART_CODES) is nobody's fault,
-    so it never makes a candidate incompatible: on an empty build every part is offered. The checks stop at the
+    adding it (or swapping it in, for one-per-build categories) adds no new error of its own: a new error
+    that concerns it (the finding names its line; a rig-level finding that names no part is nobody's). So a board is not
+    ruled out because two GPUs already load the wall circuit (CIRCUIT_OVERLOAD concerns the PSUs), and a
+    finding that only says a category is still missing (no CPU, board or PSU yet: MISSING_PART_CODES) is
+    nobody's fault: on an empty build every part is offered. The checks stop at the
     CPU budget (counted from `started`, a time.thread_time() taken when the request began) or the unit
     budget, whatever the state; the rest of the scan is returned unchecked."""
     started = time.thread_time() if started is None else started
+    budget_s = PICKER_CPU_BUDGET_S if budget_s is None else budget_s
     model = CATEGORY_MODELS[category]
     qs = model.objects.filter(retired=False)
     if q:
@@ -96,12 +99,15 @@ def picker_candidates(
         check_cost = max(check_cost, time.thread_time() - t0)
         unit_checks += units
         picked.tried += 1
+        mine = len(base_lines)  # the candidate's line index in the report's part_index
+        index_of = report.get("part_index", {})
         new_errors = [
             f
             for f in report["findings"]
             if f["severity"] == "error"
             and f["code"] not in MISSING_PART_CODES
             and (f["code"], f["message"]) not in base_errors
+            and any(index_of.get(p) == mine for p in f["parts"])
         ]
         if new_errors and not show_all:
             continue

@@ -170,7 +170,7 @@ def _place_gpus(state: State) -> None:
         part = u.part
         u.riser = bool(part.riser) or part.riser_width is not None
         u.riser_width = part.riser_width
-        if part.slots is not None:
+        if part.slots is not None and part.slots[u.index] is not None:
             u.slot = part.slots[u.index]
             u.auto = False
             placed.append(u)
@@ -375,7 +375,7 @@ def place(state: State) -> None:
     state.board_missing = board_part is None
     if board_part is None:
         for u in state.gpus:
-            u.auto = u.part.slots is None
+            u.auto = u.part.slots is None or u.part.slots[u.index] is None
         return
     board: BoardSpec = board_part.spec
     cpu = rig.cpu.spec if rig.cpu else None
@@ -385,7 +385,7 @@ def place(state: State) -> None:
         # User placement on an uncurated board: the named positions exist, read like the others.
         for u in state.gpus:
             for pos in u.part.slots or ():
-                if pos not in state.slots:
+                if pos is not None and pos not in state.slots:
                     extra = _synthesised_slots(cpu, 2)[4]
                     state.slots[pos] = PcieSlot(
                         pos, 16, extra.electrical_width, extra.gen, extra.source, None

@@ -22,6 +22,7 @@ from .errors import InputError
 
 KEYS = ("slots", "riser", "riser_width", "psu", "power_limit_w")
 DIGITS = re.compile(r"[0-9]{1,3}")
+AUTO_FLAG = "x"  # in a slots flag, a unit the engine places: "s2.x"
 # The configurator's mount menu: value -> (riser, riser_width).
 RISER_MENU = {"": (None, None), "16": (True, None), "1": (True, 1)}
 
@@ -43,7 +44,7 @@ def _ints(text: str, where: str, sep: str) -> list[int]:
 class Placement:
     """Per unit (slots and psu have one entry per unit when given); None = the engine decides."""
 
-    slots: tuple[int, ...] | None = None
+    slots: tuple[int | None, ...] | None = None  # a None entry: the engine places that unit
     riser: bool | None = None  # True: off the board on a riser cable or extender
     riser_width: int | None = None  # 1 = a mining x1 extender
     psu: tuple[int, ...] | None = None  # the PSU unit powering each unit (units numbered across PSU lines)
@@ -84,7 +85,7 @@ class Placement:
         """The line token's placement flags, in a fixed order (docs/url-state.md)."""
         out = []
         if self.slots:
-            out.append("s" + ".".join(str(s) for s in self.slots))
+            out.append("s" + ".".join(AUTO_FLAG if s is None else str(s) for s in self.slots))
         if self.riser:
             out.append("r" + (str(self.riser_width) if self.riser_width else ""))
         if self.psu:
@@ -99,7 +100,8 @@ class Placement:
         for flag in flags:
             kind, rest = flag[:1], flag[1:]
             if kind == "s":
-                values["slots"] = tuple(_ints(rest, where, "."))
+                units = [x for x in rest.split(".") if x != ""]
+                values["slots"] = tuple(None if x == AUTO_FLAG else _ints(x, where, ".")[0] for x in units)
             elif kind == "r":
                 values["riser"] = True
                 if rest:
@@ -121,7 +123,11 @@ class Placement:
     # -- form controls -----------------------------------------------------------------------------------
     @property
     def slots_text(self) -> str:
-        return ",".join(str(s) for s in self.slots or ())
+        return ",".join("auto" if s is None else str(s) for s in self.slots or ())
+
+    def slot_of(self, unit: int) -> int | None:
+        """The slot row the user gave this unit (None: the engine places it)."""
+        return self.slots[unit] if self.slots and unit < len(self.slots) else None
 
     @property
     def psu_text(self) -> str:
@@ -138,10 +144,43 @@ class Placement:
     def power_limit_text(self) -> str:
         return number_text(self.power_limit_w) if self.power_limit_w is not None else ""  # reads back equal
 
-    def with_units_text(self, key: str, text: str, quantity: int) -> Placement:
-        """slots or psu from the form's "2,5" text: one number per unit, else automatic (None)."""
-        values = [int(v) for v in text.replace(" ", "").split(",") if DIGITS.fullmatch(v)]
-        return replace(self, **{key: tuple(values) if len(values) == quantity else None})
+    def with_units_text(self, key: str, text: str, quantity: int, where: str = "placement") -> Placement:
+        """slots or psu from the form's "2,5" text: one number per unit ("auto" for a slot the engine
+        picks), or empty for automatic. Anything else is an InputError naming the field, never ignored."""
+        raw = [v for v in text.replace(" ", "").split(",") if v != ""]
+        if not raw:
+            return replace(self, **{key: None})
+        what = "slots" if key == "slots" else "PSU units"
+        values: list[int | None] = []
+        for v in raw:
+            if key == "slots" and v.lower() in ("auto", AUTO_FLAG):
+                values.append(None)
+            elif DIGITS.fullmatch(v):
+                values.append(int(v))
+            else:
+                example = "slot rows such as 2,5" if key == "slots" else "PSU unit numbers such as 1,2"
+                raise InputError(where, f"{what} {text[:40]!r}: {v[:20]!r} is not a number (give {example})")
+        if len(values) != quantity:
+            raise InputError(
+                where, f"{what} {text[:40]!r}: {len(values)} given for {quantity} card(s), one each"
+            )
+        if all(v is None for v in values):
+            return replace(self, **{key: None})
+        return replace(self, **{key: tuple(values)})
+
+    def with_unit_slot(self, unit: int, slot: int | None, quantity: int) -> Placement:
+        """One unit moved to a slot row (None: back to automatic placement); the others keep theirs."""
+        slots = list(self.slots) if self.slots and len(self.slots) == quantity else [None] * quantity
+        slots[unit] = slot
+        return replace(self, slots=None if all(v is None for v in slots) else tuple(slots))
+
+    def units(self, start: int, stop: int) -> Placement:
+        """The placement of units start..stop-1 alone (a line split in two keeps each unit's place)."""
+        return replace(
+            self,
+            slots=self.slots[start:stop] if self.slots else None,
+            psu=self.psu[start:stop] if self.psu else None,
+        )
 
     def with_riser_value(self, value: str) -> Placement:
         """The mount menu's choice; a width the menu has no option for (x4, x8, set through the API) is
@@ -159,7 +198,7 @@ class Placement:
     def engine_fields(self) -> dict:
         """The engine Part's placement fields."""
         return {
-            "slots": tuple(self.slots) if self.slots else None,
+            "slots": tuple(self.slots) if self.slots and any(v is not None for v in self.slots) else None,
             "riser": self.riser,
             "riser_width": self.riser_width,
             "psu": tuple(self.psu) if self.psu else None,
@@ -172,7 +211,10 @@ class Placement:
         (PSU units numbered from 1, as the page shows them); "automatic" when nothing is set."""
         words = []
         if self.slots:
-            words.append(("slot " if len(self.slots) == 1 else "slots ") + ", ".join(map(str, self.slots)))
+            words.append(
+                ("slot " if len(self.slots) == 1 else "slots ")
+                + ", ".join("automatic" if v is None else str(v) for v in self.slots)
+            )
         if self.riser:
             words.append(
                 "on an x1 extender"

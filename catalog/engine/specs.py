@@ -254,7 +254,7 @@ class Part:
     spec: Any
     quantity: int = 1
     # Placement, per unit (length == quantity when given). None = let the engine decide.
-    slots: tuple[int, ...] | None = None
+    slots: tuple[int | None, ...] | None = None  # per unit; None (all or one unit) = the engine places it
     riser: bool | None = None  # True: off the board on a riser cable / extender
     riser_width: int | None = None  # 1 = mining x1 extender
     psu: tuple[int, ...] | None = None  # PSU unit index powering each unit (units numbered across PSU items)
@@ -745,7 +745,11 @@ def part_from_dict(data: dict, index: int = 0, prefix: str = "inline_parts") -> 
     pid = _value(("str", 200), pid, f"{where}.id")
     slots = data.get("slots")
     if slots is not None:
-        slots = tuple(_value(_int(1, 16), s, f"{where}.slots[{i}]") for i, s in enumerate(_items(slots, "s")))
+        # null for a unit: the engine places that unit (the others stay where they were put)
+        slots = tuple(
+            None if s is None else _value(_int(1, 16), s, f"{where}.slots[{i}]")
+            for i, s in enumerate(_items(slots, "s"))
+        )
         if len(slots) != quantity:
             raise SpecError(f"{where}.slots", f"needs one slot per unit ({quantity})")
     psu = data.get("psu")

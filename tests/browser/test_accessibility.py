@@ -4,7 +4,6 @@
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from builds import selectors
 from builds.configurator.state import state_from_build
@@ -83,20 +82,14 @@ def test_keyboard_only_adds_a_gpu_and_saves(open_page, seed_catalogue):
                 return
         raise AssertionError(f"Tab never reached {selector}")
 
-    tab_to("#picker-gpu summary")
-    keyboard.press("Enter")  # opens the picker (its list loads on toggle)
+    # On a new build the GPU picker is open already (the first part a rig needs) and lists every GPU:
+    # nothing is ruled out for a CPU or PSU the build does not have yet (issue 15, item 1).
+    assert page.locator("#picker-gpu").get_attribute("open") is not None
     tab_to("#picker-gpu input[name=q]")
     keyboard.type("4090 Founders")
     keyboard.press("Enter")  # submits the search
-    add = page.locator(f"#pick-gpu a.pick-add[data-slug='{GPU}']").first
-    try:
-        add.wait_for(timeout=5000)
-    except PlaywrightTimeout:
-        # The picker lists only compatible parts; while an empty build rules every GPU out (issue 15,
-        # item 1), "show all" (a checkbox: Space ticks it) lists the card with its reasons.
-        tab_to("#picker-gpu input[name=all]")
-        keyboard.press("Space")
-        add.wait_for()
+    page.locator(f"#pick-gpu a.pick-add[data-slug='{GPU}']").first.wait_for()
+    assert page.locator("#picker-gpu input[name=all]").is_checked() is False
     tab_to(f"#pick-gpu a.pick-add[data-slug='{GPU}']")
     with page.expect_response(lambda r: "/builds/new/" in r.url and "add=" in r.url):
         keyboard.press("Enter")

@@ -39,6 +39,7 @@ def test_save_copy_link_and_compare_two_builds(open_page, live_server, seed_cata
         permissions=["clipboard-read", "clipboard-write"],
     )
     page = watch.page
+    page.wait_for_load_state("networkidle")  # the next part's picker loads its list with the page
     page.fill("#id_name", f"Copied rig {size}")
     page.click("text=Save build")
     page.wait_for_url("**/b/*/edit/")

@@ -140,7 +140,9 @@ def test_each_region_is_signed_by_its_own_data(client, trainer, seed_catalogue):
 
     resolve_state(trainer)
     page = build_page(trainer, "/builds/new/")
-    assert len({r.name for r in page.regions}) == len(page.regions) == 11 + 3 + 7
+    assert (
+        len({r.name for r in page.regions}) == len(page.regions) == 11 + 4 + 7
+    )  # + errors, summary, custom, where
     for region in page.regions:
         assert region.signature == signature(region.data)
     changed = build_page(trainer, "/b/xyz/edit/")  # the rows' links and controls name the base path
