@@ -18,6 +18,9 @@ from catalog.services import catalogue_version
 from catalog.specs import engine_part, spec_for
 
 MAX_ITEMS = 64
+# Units in one build, quantities summed: more than any real rig (an 8-GPU server with its fans and drives
+# is ~40), and it bounds the work a page or a check does per unit (1,024 GPUs once cost ~0.6 s a page).
+MAX_UNITS = 128
 SLUG_RE = re.compile(r"[a-z0-9-]{1,220}")
 # What a saved build keeps per line beyond the part (BuildItem's saved and paid prices): the API's GET and
 # JSON export carry them, so an export can be posted back as it is.
@@ -243,6 +246,11 @@ def parse_lines(parts, inline_parts) -> list[Line]:
                 saved=saved,
                 position=position,
             )
+        )
+    total = sum(line.quantity for line in lines)
+    if total > MAX_UNITS:
+        raise InputError(
+            "parts", f"at most {MAX_UNITS} units in a build (quantities summed); this one has {total}"
         )
     return lines
 

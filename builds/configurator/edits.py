@@ -6,7 +6,7 @@ only queries are the catalogue reads of the parts named.
 from dataclasses import replace
 
 from builds.configurator.state import DIGITS, State
-from builds.inputs import MAX_ITEMS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
+from builds.inputs import MAX_ITEMS, MAX_UNITS, SLUG_RE, InputError, Line, parts_by_slug, resolve_lines
 from catalog.engine import specs as engine
 from catalog.engine.placement import RISER_MENU, Placement
 from catalog.models import Category
@@ -32,9 +32,12 @@ def _apply(state: State, params) -> bool:
         where = f"line {index + 1}"
         q = params.get(f"q{index}")
         if q and DIGITS.fullmatch(q) and 1 <= int(q) <= 16 and int(q) != line.quantity:
-            line.quantity = int(q)
-            line.placement = line.placement.for_quantity()
-            changed = True
+            if units(state) - line.quantity + int(q) > MAX_UNITS:
+                state.errors.append(f"{where}: quantity {q} would pass {MAX_UNITS} units in the build")
+            else:
+                line.quantity = int(q)
+                line.placement = line.placement.for_quantity()
+                changed = True
         for key, name, label in (("slots", f"s{index}", "slots"), ("psu", f"p{index}", "PSU")):
             if name in params:
                 try:
@@ -146,6 +149,10 @@ def _split_by_mount(state: State, splits: dict[int, list[str]]) -> bool:
     return True
 
 
+def units(state: State) -> int:
+    return sum(line.quantity for line in state.lines)
+
+
 def power_limit_error(watts: float) -> str | None:
     try:
         engine.part_from_dict({"category": "gpu", "power_limit_w": watts})
@@ -161,6 +168,9 @@ def add_part(state: State, slug: str) -> bool:
         return False
     if len(state.lines) >= MAX_ITEMS:
         state.errors.append(f"add: at most {MAX_ITEMS} lines in a build")
+        return False
+    if units(state) + 1 > MAX_UNITS and part.category not in SINGLE:
+        state.errors.append(f"add: a build holds at most {MAX_UNITS} units")
         return False
     if part.category in SINGLE:
         # Lines read from the query are not resolved yet: catalogue lines know their category by slug.

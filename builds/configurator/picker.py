@@ -42,7 +42,7 @@ def picker_candidates(
     sort: str = "price",
     started: float | None = None,
     budget_s: float | None = None,
-    max_unit_checks: int = PICKER_MAX_UNIT_CHECKS,
+    max_unit_checks: int | None = None,
 ) -> PickerList:
     """Catalogue parts for a category, each tried in the build by the engine: a part is compatible when
     adding it (or swapping it in, for one-per-build categories) adds no new error of its own: a new error
@@ -54,6 +54,7 @@ def picker_candidates(
     budget, whatever the state; the rest of the scan is returned unchecked."""
     started = time.thread_time() if started is None else started
     budget_s = PICKER_CPU_BUDGET_S if budget_s is None else budget_s
+    max_unit_checks = PICKER_MAX_UNIT_CHECKS if max_unit_checks is None else max_unit_checks
     model = CATEGORY_MODELS[category]
     qs = model.objects.filter(retired=False)
     if q:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.http import QueryDict
 
-from builds.inputs import MAX_ITEMS, InputError, Line, check_json_values
+from builds.inputs import MAX_ITEMS, MAX_UNITS, InputError, Line, check_json_values
 from builds.money import localised_context
 from catalog.engine import specs as engine
 from catalog.engine.placement import Placement, number_text
@@ -173,11 +173,18 @@ def _context_number(params, key: str, field: str, errors: list[str]) -> float | 
 def state_from_params(params) -> State:
     """Parse the query (or form) parameters; bad lines are dropped with an error, never a 500."""
     state = State()
+    units = 0
     for index, token in enumerate(params.getlist("l")[:MAX_ITEMS]):
         try:
-            state.lines.append(decode_line(token, index))
+            line = decode_line(token, index)
         except InputError as exc:
             state.errors.append(f"{exc.field}: {exc.message}")
+            continue
+        if units + line.quantity > MAX_UNITS:
+            state.errors.append(f"line {index + 1}: left out: a build holds at most {MAX_UNITS} units")
+            continue
+        units += line.quantity
+        state.lines.append(line)
     circuit = params.get("circuit", "120v-15a")
     if circuit_ok(circuit):
         state.circuit = circuit
