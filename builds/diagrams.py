@@ -203,10 +203,11 @@ def card_tag(numbers: list[int], thickness: float | None) -> str:
     return tag if text_width(tag, "svg-card-label") <= room else f"GPU {numbers[0]}+"
 
 
-def slot_layout_svg(board_spec, report: dict) -> str:
+def slot_layout_svg(board_spec, report: dict, case_rows: int | None = None) -> str:
     """Expansion rows top to bottom; each PCIe slot drawn to its physical length with its electrical
     width; each card drawn as a box as thick as its cooler, so covered slots and tight gaps show. Row and
-    slot labels have columns of their own; a card carries its number, and the legend below names it."""
+    slot labels have columns of their own; a card carries its number, and the legend below names it. The
+    case's last expansion slot (`case_rows`) is drawn as a dashed line where it cuts the rows shown."""
     slots = list(getattr(board_spec, "pcie_slots", None) or [])
     gpus = list(report.get("thermal", {}).get("gpus", []))
     numbered = list(enumerate(gpus, 1))
@@ -288,8 +289,36 @@ def slot_layout_svg(board_spec, report: dict) -> str:
                 card_tag([n for n, _ in here], thickness),
             )
         )
+    case_line = rows_known and case_rows is not None and case_rows < rows
+    if case_line:
+        edge = row_top(case_rows + 1) - 1
+        parts.append(
+            format_html(
+                '<line x1="0" y1="{}" x2="{}" y2="{}" class="svg-case-limit"><title>{}</title></line>',
+                edge,
+                WIDTH,
+                edge,
+                f"The case ends after row {case_rows}",
+            )
+        )
     # The legend: one entry per GPU, its full name wrapped, where it sits and its link.
     y = row_top(rows + 1) + 16
+    if case_line:
+        lines = wrap(
+            f"Dashed line: the case has {case_rows} expansion slots; a card in the slot must end above it",
+            WIDTH - LEGEND_X - 2,
+            "svg-muted",
+        )
+        parts.append(
+            format_html(
+                '<line x1="4" y1="{}" x2="15" y2="{}" class="svg-case-limit"></line>',
+                round(y - 4, 1),
+                round(y - 4, 1),
+            )
+        )
+        block, y = text_lines(LEGEND_X, y, lines, "svg-muted")
+        parts.append(block)
+        y += 3
     for n, gpu in numbered:
         lane = lanes.get((gpu["part"], gpu["unit"]), {})
         link = f"x{lane.get('width')} gen{lane.get('gen')} link" if lane.get("width") else "link unknown"

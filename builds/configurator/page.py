@@ -282,15 +282,23 @@ def _card_rows(state: State, board_slots, places) -> dict[int, tuple[CardRow, ..
     return out
 
 
+def case_slot_count(state: State) -> int | None:
+    """The case's expansion slots, catalogue or custom (None: no case, or not known)."""
+    case = next((line for line in state.lines if line.category == Category.CASE), None)
+    if case is None:
+        return None
+    if case.part is not None:
+        return getattr(spec_for(case.part), "expansion_slots", None)
+    slots = case.spec.get("expansion_slots")
+    return slots if isinstance(slots, int) and not isinstance(slots, bool) else None
+
+
 def slot_map(state: State, board_slots, places, rows_known: bool) -> tuple[tuple[SlotMapRow, ...], str]:
     """The board's rows and what holds each: a card, a card's cooler, nothing, or past the case's last slot;
     free x16-size rows offer to move a card there (the `mv` control)."""
     if not board_slots:
         return (), ""
-    case = next((line for line in state.lines if line.category == Category.CASE and line.part), None)
-    case_rows = getattr(spec_for(case.part), "expansion_slots", None) if case else None
-    if case and case.part is None:
-        case_rows = None
+    case_rows = case_slot_count(state)
     cards = []  # (number, line index, unit, name, place)
     number = 0
     for index, line in enumerate(state.lines):
@@ -500,6 +508,7 @@ def report_regions(state: State, view: ReportView, totals: Totals) -> list[Regio
         "gpus": view.thermal.get("gpus"),
         "obstructed": view.obstructed,
         "lane_rows": view.lanes,
+        "case_rows": case_slot_count(state),
     }
     power = {"power": view.power, "power_gpus": view.power_gpus}
     thermal = {
@@ -549,4 +558,4 @@ def _slot_svg(board: Line | None, lanes: dict) -> str:
         "lanes": [dataclasses.asdict(lane) for lane in lanes["lane_rows"]],
         "findings": [{"code": "GPU_SLOT_OBSTRUCTED", "parts": lanes["obstructed"]}],
     }
-    return slot_layout_svg(spec_for(board.part) if board else None, drawn)
+    return slot_layout_svg(spec_for(board.part) if board else None, drawn, lanes["case_rows"])
