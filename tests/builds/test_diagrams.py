@@ -137,18 +137,24 @@ cards = st.lists(
 
 
 @settings(max_examples=80, deadline=None)
-@given(slot_lists, cards, st.booleans())
-def test_any_board_and_cards_lay_out_without_overlap(slots, gpus, obstruct):
+@given(slot_lists, cards, st.booleans(), st.one_of(st.none(), st.integers(1, 10)))
+def test_any_board_and_cards_lay_out_without_overlap(slots, gpus, obstruct, case_rows):
     report = {
         "thermal": {"gpus": [gpu(i, at, label, thick) for i, (at, label, thick) in enumerate(gpus)]},
         "lanes": [{"part": f"gpu#{i}", "unit": 0, "width": 16, "gen": 4} for i in range(len(gpus))],
         "findings": [{"code": "GPU_SLOT_OBSTRUCTED", "parts": ["gpu#0"]}] if obstruct else [],
     }
-    svg = slot_layout_svg(SimpleNamespace(pcie_slots=slots), report)
+    svg = slot_layout_svg(SimpleNamespace(pcie_slots=slots), report, case_rows)
     if not svg:
         assert not slots and all(at == "riser" for at, _, _ in gpus)
         return
     assert_laid_out(svg)
+    drawn_rows = len(re.findall(r">(?:row|slot) \d+<", svg))
+    rows_known = all(s.row_known for s in slots)
+    # The case's limit is drawn (with its legend entry) exactly where it cuts the rows shown.
+    cuts = rows_known and case_rows is not None and case_rows < drawn_rows
+    assert ("svg-case-limit" in svg) == cuts
+    assert (f"the case has {case_rows} expansion slots" in all_text(svg)) == cuts
     flat = all_text(svg).replace(" ", "")
     for _, label, _ in gpus:  # every name in full: wrapped, never cut
         assert " ".join(label.split()).replace(" ", "") in flat
