@@ -1,6 +1,7 @@
 """Adapters from catalogue rows to engine specs: the only bridge between the ORM and catalog/engine."""
 
 import dataclasses
+import re
 from decimal import Decimal
 
 from catalog.engine import specs as engine
@@ -11,7 +12,9 @@ SPEC_FIELDS = {
     category: tuple(f.name for f in dataclasses.fields(cls)) for category, cls in engine.SPEC_CLASSES.items()
 }
 BOARD_CHILDREN = ("pcie_slots", "m2_sockets", "lane_rules")
-MAX_REPAIRS = 8
+MAX_REPAIRS = 32
+# Fields an item of a board's slot, M.2 or lane-rule list cannot do without: an item wrong there is left out.
+REQUIRED_ITEM_FIELDS = {"position", "name", "when", "target", "effect"}
 
 
 def plain(value):
@@ -94,16 +97,45 @@ def spec_for(part: Part):
 def _spec_from_row(part: Part):
     """A stored value the engine's strict validation refuses (dirty imported data) is treated as unknown
     rather than failing the whole build."""
-    data = spec_dict(part)
+    return repaired_spec(part.category, spec_dict(part))
+
+
+def repaired_spec(category: str, data: dict):
+    """The engine spec of stored data, each value the engine refuses made unknown (`_repair`)."""
     for _ in range(MAX_REPAIRS):
         try:
-            return engine.spec_from_dict(part.category, data)
+            return engine.spec_from_dict(category, data)
         except engine.SpecError as exc:
-            key = exc.field.split(".")[1].split("[")[0] if "." in exc.field else exc.field
-            if key not in data:
+            if not _repair(data, exc.field):
                 break
-            data.pop(key)
-    return engine.SPEC_CLASSES[part.category]()
+    return engine.SPEC_CLASSES[category]()
+
+
+ITEM_FIELD = re.compile(r"^(?P<key>[a-z0-9_]+)\[(?P<index>[0-9]+)\](?:\.(?P<inner>[a-z0-9_]+))?")
+
+
+def _repair(data: dict, field: str) -> bool:
+    """Make the value the engine refused unknown, as narrowly as the error allows: a field of one slot,
+    socket or lane rule (`pcie_slots[2].gen`) becomes unknown; an item whose required field is wrong (a lane
+    rule naming a socket the board lacks) is left out; the rest of the board stays as curated. False when
+    nothing could be repaired."""
+    path = field.split(".", 1)[1] if "." in field else field  # "motherboard.lane_rules[0].when"
+    match = ITEM_FIELD.match(path)
+    if match and isinstance(data.get(match["key"]), list):
+        items, index, inner = data[match["key"]], int(match["index"]), match["inner"]
+        if index >= len(items):
+            return False
+        item = items[index]
+        if inner and isinstance(item, dict) and inner in item and inner not in REQUIRED_ITEM_FIELDS:
+            item.pop(inner)
+        else:
+            data[match["key"]] = items[:index] + items[index + 1 :]
+        return True
+    key = path.split("[")[0].split(".")[0]
+    if key not in data:
+        return False
+    data.pop(key)
+    return True
 
 
 def engine_part(
