@@ -261,9 +261,16 @@ X570_UNIFY = {
         {"when": 6, "target": 3, "effect": "disable"},
     ],
 }
-# ASRock B450 Steel Legend (asrock.com spec): PCIE2 PCIe 3.0 x16 from the CPU, PCIE4 x16-size at x4 from the
-# chipset (PCIe 2.0 assumed), four PCIe 2.0 x1; Ultra M.2 PCIe 3.0 x4 (CPU), M2_2 x2 / SATA. ASRock lists
-# NO bifurcation for PCIE2; seed 004 says "the mobo support bifurcation" (unverified claim).
+# ASRock B450 Steel Legend, User Manual v1.1 (Nov 2020, https://download.asrock.com/Manual/B450%20Steel%20Legend.pdf),
+# p.26 "2.4 Expansion Slots": PCIE1 PCIe 3.0 x16 (x16 with Ryzen); PCIE2/PCIE3 PCIe 2.0 x1; PCIE4 an x16-size
+# PCIe 3.0 slot at x4, "If M2_1 is occupied, PCIE4 will be disabled"; PCIE5/PCIE6 PCIe 2.0 x1. p.4-5: Ultra
+# M.2 M2_1 Gen3 x4, M2_2 Gen3 x2 / SATA. Same as the curated entry (catalog/data/parts/motherboard.json, fixed
+# in 1e07d93; this copy used to have the Pro4 firmware-template order: x1 in row 1, the x16 in row 2, PCIE4
+# from the chipset at PCIe 2.0). Inferred, not stated: CPU vs chipset per slot (PCIE1 and PCIE4 narrow with
+# the CPU type, so CPU; the Gen2 x1 slots can only be B450 lanes). ROWS 1-6 follow the PCIE1..PCIE6
+# numbering (ASRock numbers from the top; estimated, the layout page is a drawing). The manual lists NO
+# bifurcation; seed 004 says "the mobo support bifurcation" (unverified claim). Max memory: the manual says
+# 64 GB, the catalogue keeps 128 (later BIOSes, unverified); nothing here depends on it (4 GB of RAM).
 B450_STEEL_LEGEND = {
     "socket": "AM4",
     "chipset": "B450",
@@ -273,17 +280,17 @@ B450_STEEL_LEGEND = {
     "max_memory_gb": 128,
     "chipset_uplink_gbps": 3.9,
     "pcie_slots": [
-        {"position": 1, "physical_width": 1, "electrical_width": 1, "gen": 2, "source": "chipset"},
         {
-            "position": 2,
+            "position": 1,
             "physical_width": 16,
             "electrical_width": 16,
             "gen": 3,
             "source": "cpu",
             "bifurcation": [],
         },
+        {"position": 2, "physical_width": 1, "electrical_width": 1, "gen": 2, "source": "chipset"},
         {"position": 3, "physical_width": 1, "electrical_width": 1, "gen": 2, "source": "chipset"},
-        {"position": 4, "physical_width": 16, "electrical_width": 4, "gen": 2, "source": "chipset"},
+        {"position": 4, "physical_width": 16, "electrical_width": 4, "gen": 3, "source": "cpu"},
         {"position": 5, "physical_width": 1, "electrical_width": 1, "gen": 2, "source": "chipset"},
         {"position": 6, "physical_width": 1, "electrical_width": 1, "gen": 2, "source": "chipset"},
     ],
@@ -291,7 +298,7 @@ B450_STEEL_LEGEND = {
         {"name": "M2_1", "gen": 3, "lanes": 4, "source": "cpu"},
         {"name": "M2_2", "gen": 3, "lanes": 2, "source": "chipset"},
     ],
-    "lane_rules": [],
+    "lane_rules": [{"when": "M2_1", "target": 4, "effect": "disable"}],  # manual p.3, p.5, p.26
 }
 
 # --------------------------------------------------------------------------------------------------------
@@ -618,29 +625,38 @@ class TestSeed004MiningRig:
     def test_flagged_for_links_ram_and_power(self):
         r = check(seed_004(), parse_context({"circuit": "230v-16a", "currency": "EUR"}))
         assert len(r.find("GPU_LINK_X1")) == 3
-        assert all(x["width"] == 1 for x in r.lanes if x["kind"] == "gpu")
+        # Where the three x1 extenders land, per the manual (p.26): PCIE1 and PCIE4 are CPU PCIe 3.0, the
+        # x1 slots B450 PCIe 2.0. With the old copy of this board (x1 in row 1, x16 in row 2, PCIE4 from the
+        # chipset at PCIe 2.0) this was (2, 1, 3, cpu), (4, 1, 2, chipset), (1, 1, 2, chipset): since the
+        # manual, two cards are on CPU lanes and only the third hangs off the chipset.
+        assert _lanes(r) == [(1, 1, 3, "cpu"), (4, 1, 3, "cpu"), (2, 1, 2, "chipset")]
+        (chipset,) = r.find("GPU_ON_CHIPSET")
+        assert "slot 2" in chipset.message
         (ram,) = r.find("RAM_BELOW_2X_VRAM")
         assert "4 GB" in ram.message and "72 GB of VRAM" in ram.message
         assert {"PSU_HEADROOM_LOW", "TRANSIENT_RISK"} <= r.codes
         assert r.interconnect["parallelism"]["data"] == "slow"
         assert "PARALLELISM_BANDWIDTH" in r.codes
         assert "NO_NVME" in r.codes  # the post names no drive
+        assert "LANE_SHARING" not in r.codes  # M2_1 is empty, so PCIE4 is live
 
     def test_x4x4x4x4_alternative_is_not_supported_per_asrock(self):
-        r = check(seed_004({"slots": [2, 2, 2]}))
+        # The x16 slot the author would split is PCIE1, row 1 (manual p.26; it was row 2 in the old copy).
+        r = check(seed_004({"slots": [1, 1, 1]}))
         (f,) = r.find("BIFURCATION_UNSUPPORTED")
-        assert "slot 2" in f.message
+        assert "slot 1" in f.message
 
     def test_x4x4x4x4_alternative_as_the_author_claims_it(self):
         slots = [dict(s) for s in B450_STEEL_LEGEND["pcie_slots"]]
-        slots[1]["bifurcation"] = [
+        assert slots[0]["electrical_width"] == 16  # PCIE1, row 1 (manual p.26)
+        slots[0]["bifurcation"] = [
             "x8x8",
             "x4x4x4x4",
         ]  # seed 004: "you can split the main x16 lines into 4x4"
         board = {**B450_STEEL_LEGEND, "pcie_slots": slots}
-        r = check(seed_004({"slots": [2, 2, 2, 2], "quantity": 4}, board=board))
+        r = check(seed_004({"slots": [1, 1, 1, 1], "quantity": 4}, board=board))
         assert "BIFURCATION_UNSUPPORTED" not in r.codes
-        assert _lanes(r) == [(2, 4, 3, "cpu")] * 4
+        assert _lanes(r) == [(1, 4, 3, "cpu")] * 4
         assert all(x["gbps"] == pytest.approx(3.94, abs=0.01) for x in r.lanes if x["kind"] == "gpu")
         # "x4 should be enough" for data parallel, not for tensor / expert parallelism
         assert r.interconnect["parallelism"] == {
@@ -652,6 +668,26 @@ class TestSeed004MiningRig:
         (f,) = r.find("PARALLELISM_BANDWIDTH")
         assert "Data parallel is fine" in f.message and "3.94 GB/s" in f.message
         assert "GPU_LINK_X1" not in r.codes and len(r.find("GPU_LINK_DEGRADED")) == 4
+
+    def test_second_x16_size_slot_is_cpu_x4_only_while_m2_1_is_empty(self):
+        # Not in the post: the board's other x16-size slot, PCIE4 (manual p.26: PCIe 3.0, x4, "If M2_1 is
+        # occupied, PCIE4 will be disabled"). Two cards on x16 risers in PCIE1 and PCIE4.
+        two = {"slots": [1, 4], "riser": True, "quantity": 2}
+
+        def with_drives(n):
+            rig = seed_004(dict(two))
+            return Rig((*rig.parts, P("storage", "nvme-1tb", {**NVME, "capacity_gb": 1000}, quantity=n)))
+
+        r = check(with_drives(1))
+        assert _lanes(r) == [(1, 16, 3, "cpu"), (4, 4, 3, "cpu")]
+        # One drive goes to M2_2 (chipset Gen3 x2), which keeps PCIE4 alive.
+        assert [(x["slot"], x["source"]) for x in r.lanes if x["kind"] == "nvme"] == [("M2_2", "chipset")]
+        assert "LANE_SHARING" not in r.codes
+        # A second drive must use M2_1, which switches PCIE4 off: the card there is not detected.
+        r = check(with_drives(2))
+        (f,) = r.find("LANE_SHARING")
+        assert "disables slot 4" in f.message and "not be detected" in f.message
+        assert (4, 0, 3, "cpu") in _lanes(r)
 
 
 @pytest.mark.parametrize("build", [seed_000, seed_001, seed_002, seed_003, seed_004])
