@@ -300,6 +300,10 @@ class Estimate:
     parallel: str | None = None  # resolved: tensor | pipeline (inference), zero3 | ddp | fsdp (training)
     kv_pool_gib: float | None = None  # vllm: KV cache pool per GPU left inside gpu_memory_utilization
     max_concurrent_sequences: int | None = None  # vllm: sequences of seq_len + new_tokens the pool holds
+    # DeepSpeed offload: the offloaded state itself, without the estimator's 1.5x safety buffer that ram_gib
+    # includes: the least system RAM the job can run in (a dual-4090 rig with 96 GiB ran Code Llama 34B
+    # LoRA with ZeRO-3 offload, seed 000, where the buffered figure says 97). None: no such buffer.
+    ram_floor_gib: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -310,6 +314,7 @@ class Estimate:
             "device_gib": round(self.device_gib, 3),
             "breakdown_gib": {k: round(v, 3) for k, v in self.breakdown_gib.items()},
             "ram_gib": round(self.ram_gib, 3),
+            "ram_floor_gib": None if self.ram_floor_gib is None else round(self.ram_floor_gib, 3),
             "gpus": self.gpus,
             "params_total": self.params_total,
             "params_active": self.params_active,
@@ -773,6 +778,7 @@ def _estimate_cached(arch: ModelArch, req: EstimateRequest, gpu_vram_gib: float 
         device_gib=device,
         breakdown_gib=breakdown,
         ram_gib=ram / GIB,
+        ram_floor_gib=ram / DEEPSPEED_BUFFER_FACTOR / GIB if ram else None,
         gpus=req.gpus,
         params_total=arch.total_params,
         params_active=arch.total_active_params,

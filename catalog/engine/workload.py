@@ -254,9 +254,14 @@ def _plan(arch: ModelArch, w: _Workload, gpus: _Gpus, ram: float | None) -> tupl
     last: tuple[str, Estimate, str | None] | None = None
     for r, verdict in candidates:
         est = _try(arch, r, vram)
-        ram_ok = ram is None or est.ram_gib <= ram
+        ram_ok = ram is None or ram_needed(est) <= ram
         if vram is not None and est.device_gib <= vram and ram_ok:
             note = None if ram is not None or not est.ram_gib else "system RAM unknown: offload not checked"
+            if ram is not None and est.ram_gib > ram:
+                note = (
+                    f"RAM is tight: the offloaded state takes about {ram_needed(est):,.0f} GiB of the rig's "
+                    f"{ram:,.0f}, short of DeepSpeed's recommended {est.ram_gib:,.0f} GiB (its 1.5x buffer)"
+                )
             return verdict, est, note
         if vram is not None and est.device_gib <= vram and not ram_ok:
             last = (DOES_NOT_FIT, est, "ram")
@@ -267,6 +272,11 @@ def _plan(arch: ModelArch, w: _Workload, gpus: _Gpus, ram: float | None) -> tupl
         return "unknown", _try(arch, r, None), "GPU memory unknown"
     assert last is not None
     return last
+
+
+def ram_needed(est: Estimate) -> float:
+    """The least system RAM an offload needs: DeepSpeed's state without its 1.5x buffer where it has one."""
+    return est.ram_floor_gib if est.ram_floor_gib is not None else est.ram_gib
 
 
 def _speed(arch: ModelArch, w: _Workload, est: Estimate, gpus: _Gpus) -> dict | None:
@@ -382,6 +392,7 @@ def _table(
             "memory_per_gpu_gib": _round(est.device_gib),
             "vram_per_gpu_gib": _round(gpus.vram_gib),
             "ram_needed_gib": _round(est.ram_gib),
+            "ram_floor_gib": _round(est.ram_floor_gib),
             "ram_gib": _round(ram),
             "breakdown_gib": {k: round(v, 2) for k, v in est.breakdown_gib.items()},
             "kv_pool_gib": _round(est.kv_pool_gib),
@@ -398,7 +409,7 @@ def _table(
             )
             if requested:
                 short.append((row["label"], est.ram_gib, ram))
-        elif requested and ram is not None and est.ram_gib > ram:
+        elif requested and ram is not None and ram_needed(est) > ram:
             short.append((row["label"], est.ram_gib, ram))
         rows.append(_json_safe(row))
     return tuple(rows), tuple(short)
@@ -535,7 +546,8 @@ def fit_reason(row: dict, *, vram_gib: float | None, ram_gib: float | None, ram_
     """Why a workload row does not fit, in numbers ('' when it fits)."""
     if row.get("verdict") != DOES_NOT_FIT:
         return ""
-    need, ram_need = row.get("memory_per_gpu_gib"), row.get("ram_needed_gib")
+    need = row.get("memory_per_gpu_gib")
+    ram_need = row.get("ram_floor_gib") or row.get("ram_needed_gib")
     if ram_short or (
         ram_gib is not None
         and ram_need

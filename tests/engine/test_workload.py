@@ -79,9 +79,16 @@ def test_default_table_on_two_24gb_cards():
 def test_zero3_offload_34b_needs_enough_ram():
     rows, _ = run(rig(RTX4090, 2, 96))
     lora34 = row(rows, "Code Llama 34B LoRA")
-    # DeepSpeed's estimate for the offloaded bf16 base (1.5x buffer) is just above 96 GB
-    assert lora34["verdict"] == DOES_NOT_FIT and lora34["ram_needed_gib"] > 96
-    assert any("RAM" in n for n in lora34["notes"])
+    # Seed 000: "By using DeepSpeed ... (ZeRO-3 + CPU offload), I can finetune around 34B parameter models
+    # (e.g., CodeLlama 34B)" on 2x 4090 with 96 GB. DeepSpeed's estimate for the offloaded bf16 base with its
+    # 1.5x safety buffer is just above 96; the state itself (~65 GiB) fits: it runs, with RAM said to be tight.
+    assert lora34["verdict"] == FITS_WITH_OFFLOAD and lora34["ram_needed_gib"] > 96
+    assert lora34["ram_floor_gib"] < 96
+    assert any("RAM is tight" in n for n in lora34["notes"])
+    rows, _ = run(rig(RTX4090, 2, 64))
+    lora34 = row(rows, "Code Llama 34B LoRA")
+    assert lora34["verdict"] == DOES_NOT_FIT and lora34["ram_floor_gib"] > 64  # not even the state fits
+    assert "system RAM" in lora34["reason"]
     rows, _ = run(rig(RTX4090, 2, 192))
     lora34 = row(rows, "Code Llama 34B LoRA")
     assert lora34["verdict"] == FITS_WITH_OFFLOAD
