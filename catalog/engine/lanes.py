@@ -150,6 +150,19 @@ def _fits_case(state: State, unit: Unit, pos: int) -> bool:
     return pos + thickness(unit) - 1 <= rows + 1e-9
 
 
+def _drives_will_disable(state: State, board: BoardSpec | None, pos: int) -> bool:
+    """Will the build's M.2 drives need a socket that disables slot ``pos``? They do when the board's other
+    sockets are fewer than the drives (drives are placed after the GPUs, so a GPU placed there would end up
+    switched off: ASRock B450 Steel Legend, M2_1 disables PCIE4 with two drives in two sockets)."""
+    if board is None or not board.lane_rules or not state.drives:
+        return False
+    names = {s.name for s in board.m2_sockets or ()}
+    return any(
+        r.target == pos and r.when in names and r.effect == "disable" and len(names) - 1 < len(state.drives)
+        for r in board.lane_rules
+    )
+
+
 def _harms_placed(state: State, board: BoardSpec | None, pos: int | str, placed_slots: set) -> bool:
     """Would populating ``pos`` disable a populated slot or narrow a GPU slot below x8?"""
     if board is None or not board.lane_rules:
@@ -204,6 +217,7 @@ def _place_gpus(state: State) -> None:
                 _conflicts(state, placed, u, pos, u.riser) is not None
                 or _harms_placed(state, board, pos, placed_slots)
                 or not _fits_case(state, u, pos)
+                or _drives_will_disable(state, board, pos)
             )
             good_lanes = slot.source == "cpu" and eff >= 8
             tight = not u.riser and not _gap_ok(placed, u, pos, state.rows_known)
