@@ -5,6 +5,7 @@ Builds are chosen by name (issue 15, item 5): the page lists the visitor's compa
 examples, as checkboxes that submit to the same shareable /compare/?b=<id>&b=<id> address; ?b=<id>,<id>
 and pasted build links keep working."""
 
+import functools
 import re
 
 from django.contrib import messages
@@ -242,7 +243,13 @@ YOUR_BUILDS_SHOWN = 20
 VALUES_READ = 40  # ?b= values looked at; the rest are counted, never parsed or queried
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-BUILD_LINK = re.compile(r"/b/([A-Za-z0-9_-]{1,64})(?:/|$)")  # a pasted share or edit link
+
+
+@functools.cache
+def build_link() -> re.Pattern:
+    """A pasted share or edit link: the build routes' prefix (from the URLconf) and the share id after it."""
+    prefix = reverse("build-detail", args=["x"]).removesuffix("x/")
+    return re.compile(re.escape(prefix) + r"([A-Za-z0-9_-]{1,64})(?:/|$)")
 
 
 def compare_list(request) -> list[str]:
@@ -361,7 +368,7 @@ def parse_choice(values: list[str]) -> tuple[list[str], list[str], int]:
             if not token:
                 continue
             given += 1
-            link = BUILD_LINK.search(token)
+            link = build_link().search(token)
             share_id = link.group(1) if link else token
             if SHARE_ID.fullmatch(share_id):
                 if share_id not in ids:

@@ -3,6 +3,7 @@
 
 from django import template
 from django.contrib.messages import get_messages
+from django.urls import reverse
 
 from builds import compare, exports
 
@@ -37,5 +38,11 @@ def share_url(context, build) -> str:
 def compare_state(context, build=None) -> dict:
     request = context.get("request")
     if request is None:
-        return {"ids": [], "count": 0, "max": compare.MAX_BUILDS, "url": "/compare/", "contains": False}
+        return {
+            "ids": [],
+            "count": 0,
+            "max": compare.MAX_BUILDS,
+            "url": reverse("compare"),
+            "contains": False,
+        }
     return compare.compare_state(request, build)
