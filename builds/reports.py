@@ -52,3 +52,13 @@ def report_for(lines: list[Line], context: engine.Context) -> dict:
     report["part_index"] = {line.part_id_at(i): i for i, line in enumerate(lines)}
     cache.set(key, report, REPORT_TTL_S)
     return report
+
+
+def errors_report(lines: list[Line], context: engine.Context) -> dict:
+    """What a part picker needs of one candidate build: the findings and which line each concerns, without
+    the workload table (warnings only) and uncached (each candidate's build is asked for once)."""
+    report = check(rig_from_lines(lines, prices=False), context, workloads=False)
+    return {
+        "findings": [f.to_dict() for f in report.findings],
+        "part_index": {line.part_id_at(i): i for i, line in enumerate(lines)},
+    }

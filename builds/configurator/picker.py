@@ -3,12 +3,12 @@
 import time
 from dataclasses import dataclass, field
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from builds.configurator.edits import SINGLE
 from builds.configurator.state import State
 from builds.inputs import MAX_ITEMS, Line
-from builds.reports import report_for
+from builds.reports import errors_report
 from catalog.engine.report import MISSING_PART_CODES
 from catalog.models import CATEGORY_MODELS, Category
 
@@ -31,6 +31,26 @@ class PickerList:
     cut: str = ""  # why the checks stopped early ("" = every scanned part was checked)
     unchecked: list[dict] = field(default_factory=list)  # scanned but not checked (after a cut)
     full: bool = False  # the build has MAX_ITEMS lines: a part can only be swapped in, not added
+
+
+def _build_value(state: State, category: str, field: str) -> str:
+    """A field of the build's one part of a category (its socket, its memory type), "" when not known."""
+    line = next((line for line in state.lines if line.category == category and line.part is not None), None)
+    return str(getattr(line.part, field, "") or "") if line else ""
+
+
+def _prefiltered(qs, category: str, state: State):
+    """Leave out, before any engine check, parts the engine would certainly refuse: a board or CPU of another
+    socket than the build's CPU or board, a memory kit of another type than the board's. A part whose value
+    is not known stays (unknown is not a mismatch). "show all" skips this, so every part shows its reason."""
+    blank = Q(**{"socket": ""}) | Q(socket__isnull=True)
+    if category == Category.MOTHERBOARD and (socket := _build_value(state, Category.CPU, "socket")):
+        return qs.filter(Q(socket__iexact=socket) | blank)
+    if category == Category.CPU and (socket := _build_value(state, Category.MOTHERBOARD, "socket")):
+        return qs.filter(Q(socket__iexact=socket) | blank)
+    if category == Category.MEMORY and (kind := _build_value(state, Category.MOTHERBOARD, "memory_type")):
+        return qs.filter(Q(memory_type=kind) | Q(memory_type="") | Q(memory_type__isnull=True))
+    return qs
 
 
 def picker_candidates(
@@ -57,6 +77,8 @@ def picker_candidates(
     max_unit_checks = PICKER_MAX_UNIT_CHECKS if max_unit_checks is None else max_unit_checks
     model = CATEGORY_MODELS[category]
     qs = model.objects.filter(retired=False)
+    if not show_all:
+        qs = _prefiltered(qs, category, state)
     if q:
         qs = qs.filter(name__icontains=q[:100])
     order = {"price": "price_new_usd", "name": "name", "-price": "-price_new_usd"}.get(sort, "price_new_usd")
@@ -74,7 +96,7 @@ def picker_candidates(
     base_errors, check_cost, unit_checks = set(), 0.0, units
     if 2 * units <= max_unit_checks:  # the build's own check is worth making only if one part can follow
         t0 = time.thread_time()
-        base = report_for(base_lines, state.context())
+        base = errors_report(base_lines, state.context())
         check_cost = time.thread_time() - t0  # a check with one more part costs about the same
         base_errors = {(f["code"], f["message"]) for f in base["findings"] if f["severity"] == "error"}
     for index, part in enumerate(parts):
@@ -96,7 +118,7 @@ def picker_candidates(
             break
         t0 = time.thread_time()
         candidate = Line.for_part(part)
-        report = report_for([*base_lines, candidate], state.context())
+        report = errors_report([*base_lines, candidate], state.context())
         check_cost = max(check_cost, time.thread_time() - t0)
         unit_checks += units
         picked.tried += 1

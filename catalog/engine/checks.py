@@ -74,7 +74,9 @@ def _run_workloads(rig: Rig, context: Context, state: State) -> list[Finding]:
     return list(found or ())
 
 
-def check(rig: Rig, context: Context | None = None) -> Report:
+def check(rig: Rig, context: Context | None = None, *, workloads: bool = True) -> Report:
+    """The whole report; `workloads=False` leaves the workload table out (its findings are warnings only:
+    a part picker that asks only for new errors saves the estimator's work)."""
     context = context or Context()
     report = Report()
     state = build_state(rig, context, report)
@@ -87,7 +89,8 @@ def check(rig: Rig, context: Context | None = None) -> Report:
     findings = report.findings
     for fn in CHECKS:
         findings.extend(fn(state))
-    findings.extend(_run_workloads(rig, context, state))
+    if workloads:
+        findings.extend(_run_workloads(rig, context, state))
     if state.gpus and any(u.spec.slot_width is None for u in state.gpus):
         report.not_checked.append(
             f"card thickness of GPUs without slot_width (taken as {lanes.DEFAULT_GPU_THICKNESS:g} slots)"

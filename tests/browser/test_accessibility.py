@@ -2,6 +2,7 @@
 1280 and 390 px finds no serious or critical violation; the configurator works from the keyboard alone."""
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -86,8 +87,15 @@ def test_keyboard_only_adds_a_gpu_and_saves(open_page, seed_catalogue):
     # nothing is ruled out for a CPU or PSU the build does not have yet (issue 15, item 1).
     assert page.locator("#picker-gpu").get_attribute("open") is not None
     tab_to("#picker-gpu input[name=q]")
-    keyboard.type("4090 Founders")
-    keyboard.press("Enter")  # submits the search
+
+    def searched(response):
+        url = urlparse(response.url)
+        return url.path == "/builds/pick/gpu/" and parse_qs(url.query).get("q") == ["4090 Founders"]
+
+    with page.expect_response(searched):
+        keyboard.type("4090 Founders")
+        keyboard.press("Enter")  # submits the search
+    page.wait_for_load_state("networkidle")  # the search's list is in: focus is not lost to a swap
     page.locator(f"#pick-gpu a.pick-add[data-slug='{GPU}']").first.wait_for()
     assert page.locator("#picker-gpu input[name=all]").is_checked() is False
     tab_to(f"#pick-gpu a.pick-add[data-slug='{GPU}']")

@@ -56,13 +56,13 @@ def test_the_issues_state_is_capped_at_the_unit_limit(client, seed_catalogue):
 def counted_checks(monkeypatch):
     """Units the picker asks the engine to check, summed over its checks."""
     units = []
-    real = configurator.report_for
+    real = configurator.errors_report
 
     def counting(lines, context):
         units.append(sum(line.quantity for line in lines))
         return real(lines, context)
 
-    monkeypatch.setattr(configurator, "report_for", counting)
+    monkeypatch.setattr(configurator, "errors_report", counting)
     return units
 
 
