@@ -29,6 +29,7 @@ from builds.configurator.state import (
 from builds.forms import BuildSaveForm, PickerForm
 from builds.inputs import InputError, Line
 from builds.models import Build, BuildRevision, Visibility
+from builds.wording import picker_summary
 from catalog.engine.placement import Placement
 
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -193,6 +194,7 @@ def build_picker(request, category: str):
     context = {
         "category": category,
         "category_label": dict(CATEGORY_ORDER)[category],
+        "title": picker_summary(category, False, False),
         "candidates": picked.candidates,
         "picked": picked,
         "form": form,

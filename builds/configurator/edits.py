@@ -115,8 +115,11 @@ def _move_card(state: State, move: str) -> bool:
             state.errors.append(f"move: {move[:30]!r} is not <line>.<card>.<slot row>")
         return False
     index, unit, row = (int(p) for p in parts)
-    if index >= len(state.lines) or unit >= state.lines[index].quantity or not 1 <= row <= 16:
-        state.errors.append(f"move: line {index + 1} has no card {unit + 1}, or {row} is not a slot row")
+    if index >= len(state.lines) or unit >= state.lines[index].quantity:
+        state.errors.append(f"move: the build has no card {unit + 1} on line {index + 1}")
+        return False
+    if not 1 <= row <= 16:
+        state.errors.append(f"move: {row} is not a slot row (1-16)")
         return False
     line = state.lines[index]
     before = line.placement

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import floatformat
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -135,8 +137,11 @@ class SlotMapRow:
     position: int
     label: str  # "x16 Gen5 · CPU"
     holds: str  # "card 1 (RTX 4090)", "covered by card 1's cooler", "free", "past the case's 7 slots"
-    status: str  # card | covered | free | beyond | narrow
-    moves: tuple[tuple[str, str], ...] = ()  # (mv value "<line>.<card>.<row>", button text)
+    status: str  # card | card-bad | covered | free | beyond | narrow
+    moves: tuple[tuple[str, str, str], ...] = ()  # (mv value "<line>.<card>.<row>", button text, its name)
+    case_before: bool = (
+        False  # the first row past the case's last expansion slot: the limit is drawn above it
+    )
 
 
 @dataclass(frozen=True)
@@ -241,16 +246,28 @@ def slot_label(slot) -> str:
     return f"{width}{size}{gen} · {SOURCE_WORDS.get(slot.source or '', 'source unknown')}"
 
 
+def card_numbers(state: State) -> dict[tuple[int, int], int]:
+    """(line index, unit) -> the card's number among the build's GPUs of the same name, as the engine's
+    findings number them ("RTX 3090 FE #2"), so the page and the findings name a card alike."""
+    seen: dict[str, int] = {}
+    numbers = {}
+    for index, line in enumerate(state.lines):
+        if line.category == Category.GPU:
+            for unit in range(line.quantity):
+                seen[line.name] = seen.get(line.name, 0) + 1
+                numbers[(index, unit)] = seen[line.name]
+    return numbers
+
+
 def _card_rows(state: State, board_slots, places) -> dict[int, tuple[CardRow, ...]]:
     """Per GPU line, one CardRow per card: a slot menu of the board's rows and a mount menu."""
     out: dict[int, tuple[CardRow, ...]] = {}
-    number = 0
+    numbers = card_numbers(state)
     for index, line in enumerate(state.lines):
         if line.category != Category.GPU:
             continue
         cards = []
         for unit in range(line.quantity):
-            number += 1
             place = places.get((index, unit))
             chosen = line.placement.slot_of(unit)
             now = place.slot if place else None
@@ -272,7 +289,7 @@ def _card_rows(state: State, board_slots, places) -> dict[int, tuple[CardRow, ..
                 CardRow(
                     line=index,
                     unit=unit,
-                    number=number,
+                    number=numbers[(index, unit)],
                     slot_options=option_tags(tuple(choices), "" if chosen is None else str(chosen)),
                     mount_value=line.placement.riser_value,
                     where=where,
@@ -293,62 +310,120 @@ def case_slot_count(state: State) -> int | None:
     return slots if isinstance(slots, int) and not isinstance(slots, bool) else None
 
 
-def slot_map(state: State, board_slots, places, rows_known: bool) -> tuple[tuple[SlotMapRow, ...], str]:
+@dataclass(frozen=True)
+class _Card:
+    number: int
+    line: int
+    unit: int
+    name: str
+    place: CardPlace | None
+    mount: str  # "in the slot", "on a riser", "on an x1 extender"
+
+
+def _fits_at(card: _Card, pos: int, taken: dict[int, int], case_rows: int | None, rows_known: bool) -> bool:
+    """Would this card sit at row `pos` without covering or being covered by another card, and (in the slot)
+    end within the case? `taken`: row -> the id of the card whose slot or cooler uses it."""
+    me = id(card)
+    if taken.get(pos, me) != me:
+        return False  # the row holds another card, or another card's cooler covers it
+    if card.place is None or card.place.riser or not rows_known:
+        return True
+    rows = range(pos, pos + math.ceil(card.place.thickness or 2))
+    if case_rows is not None and rows[-1] > case_rows:
+        return False
+    return all(taken.get(row, me) == me for row in rows)
+
+
+def slot_map(
+    state: State, board_slots, places, rows_known: bool, obstructed: frozenset[str] = frozenset()
+) -> tuple[tuple[SlotMapRow, ...], str]:
     """The board's rows and what holds each: a card, a card's cooler, nothing, or past the case's last slot;
-    free x16-size rows offer to move a card there (the `mv` control)."""
+    a row offers to move a card there (the `mv` control) only where that card fits: not into or under
+    another card, and (in the slot) not past the case's last expansion slot."""
     if not board_slots:
         return (), ""
     case_rows = case_slot_count(state)
-    cards = []  # (number, line index, unit, name, place)
-    number = 0
+    numbers = card_numbers(state)
+    cards = []
     for index, line in enumerate(state.lines):
         if line.category == Category.GPU:
+            mount = {"": "in the slot", "16": "on a riser", "1": "on an x1 extender"}[
+                line.placement.riser_value
+            ]
             for unit in range(line.quantity):
-                number += 1
-                cards.append((number, index, unit, line.name, places.get((index, unit))))
+                place = places.get((index, unit))
+                cards.append(_Card(numbers[(index, unit)], index, unit, line.name, place, mount))
     in_row: dict[int, list[str]] = {}
     covered: dict[int, str] = {}
-    for number, _index, _unit, name, place in cards:
+    taken: dict[int, int] = {}  # row -> id of the card in it or covering it
+    for card in cards:
+        place = card.place
         if place is None or place.slot is None:
             continue
-        if place.riser:
-            in_row.setdefault(place.slot, []).append(f"card {number} on a riser ({name})")
-            continue
-        in_row.setdefault(place.slot, []).append(f"card {number} ({name})")
-        if rows_known and place.thickness:
+        taken[place.slot] = id(card)
+        where = "" if card.mount == "in the slot" else f" {card.mount}"
+        in_row.setdefault(place.slot, []).append(f"card {card.number}{where} ({card.name})")
+        if not place.riser and rows_known and place.thickness:
             for row in range(place.slot + 1, place.slot + math.ceil(place.thickness)):
-                covered.setdefault(row, f"covered by card {number}'s cooler")
-    movable = [c for c in cards if c[4] is not None] if len(cards) <= MAX_MOVE_CARDS else []
+                covered.setdefault(row, f"covered by card {card.number}'s cooler")
+                taken.setdefault(row, id(card))
+    movable = [c for c in cards if c.place is not None] if len(cards) <= MAX_MOVE_CARDS else []
     rows = []
     for slot in board_slots:
         pos = slot.position
+        beyond = rows_known and case_rows is not None and pos > case_rows
         if pos in in_row:
             holds, status = "; ".join(in_row[pos]), "card"
+            if beyond:
+                holds += f" (past the case's {case_rows} expansion slots)"
         elif pos in covered:
             holds, status = covered[pos], "covered"
-        elif rows_known and case_rows is not None and pos > case_rows:
+        elif beyond:
             holds, status = f"past the case's {case_rows} expansion slots", "beyond"
         elif (slot.physical_width or 16) < 16:
             holds, status = "free (too short for a GPU without a riser)", "narrow"
         else:
             holds, status = "free", "free"
+        bad = any(
+            c.place is not None and c.place.slot == pos and _obstructed(c, obstructed, state) for c in cards
+        )
         moves = ()
-        if status in ("free", "narrow", "covered"):
+        if status in ("free", "narrow", "beyond"):
             moves = tuple(
-                (f"{index}.{unit}.{pos}", f"Card {number} here")
-                for number, index, unit, _name, place in movable
-                if place.slot != pos and (status == "free" or place.riser)
+                (f"{c.line}.{c.unit}.{pos}", f"Card {c.number} here", f"Move card {c.number} to row {pos}")
+                for c in movable
+                if c.place.slot != pos
+                and (status == "free" or c.place.riser)
+                and _fits_at(c, pos, taken, case_rows, rows_known)
             )
-        rows.append(SlotMapRow(position=pos, label=slot_label(slot), holds=holds, status=status, moves=moves))
+        rows.append(
+            SlotMapRow(
+                position=pos,
+                label=slot_label(slot),
+                holds=holds,
+                status="card-bad" if bad else status,
+                moves=moves,
+                case_before=beyond
+                and not any(r.status == "beyond" or r.case_before for r in rows)
+                and not any(r.position > case_rows for r in rows),
+            )
+        )
     if not rows_known:
         note = "The board's slot table comes from firmware: slots in its order, physical rows unknown."
     elif case_rows is not None:
         note = (
-            f"The case has {case_rows} expansion slots: a card must end within them unless it is on a riser."
+            f"The case has {case_rows} expansion slots: a card must end within them unless it is on a riser. "
+            "A row offers to move a card only where it fits."
         )
     else:
-        note = "Add a case to see its slot limit."
+        note = "Add a case to see its slot limit. A row offers to move a card only where it fits."
     return tuple(rows), note
+
+
+def _obstructed(card: _Card, obstructed: frozenset[str], state: State) -> bool:
+    """Is this card one the engine says is blocked (GPU_SLOT_OBSTRUCTED names it by part id)?"""
+    line = state.lines[card.line]
+    return line.part_id_at(card.line) in obstructed
 
 
 def rows_for(state: State, view: ReportView, cards: dict[int, tuple[CardRow, ...]]) -> list[Row]:
@@ -380,6 +455,7 @@ GUIDED = [
     Category.STORAGE,
     Category.CASE,
     Category.COOLER,
+    Category.FAN,
 ]
 
 
@@ -402,7 +478,7 @@ def build_page(state: State, base_path: str) -> Page:
     rows_known = all(slot.row_known for slot in board_slots)
     places = card_places(view)
     rows = rows_for(state, view, _card_rows(state, board_slots, places))
-    gpu_map, gpu_map_note = slot_map(state, board_slots, places, rows_known)
+    gpu_map, gpu_map_note = slot_map(state, board_slots, places, rows_known, frozenset(view.obstructed))
     upcoming = next_category(state)
     multi_psu = sum(line.quantity for line in state.lines if line.category == Category.PSU) > 1
     sections = [
@@ -493,7 +569,10 @@ def verdict_summary(state: State, view: ReportView, totals: Totals) -> VerdictSu
         wall_w=power.get("wall_w") if has_gpu_or_psu else None,
         circuit_limit_w=power.get("circuit_limit_w") if has_gpu_or_psu else None,
         vram_gb=view.vram_gb or None,
-        price=f"{totals.price_new:,.0f} {totals.currency}" if totals.price_new is not None else "",
+        # rounded as the totals panel rounds (Django's floatformat: half up), so both say the same figure
+        price=f"{intcomma(floatformat(totals.price_new, 0))} {totals.currency}"
+        if totals.price_new is not None
+        else "",
         coverage=totals.coverage,
     )
 

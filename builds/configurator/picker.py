@@ -13,6 +13,9 @@ from catalog.engine.report import MISSING_PART_CODES
 from catalog.models import CATEGORY_MODELS, Category
 
 PICKER_LIMIT = 20
+# Rig-level power errors (they name the PSUs, not the parts drawing the power) that a GPU candidate causes:
+# a card that takes the wall draw past the circuit is not a plain "Add".
+GPU_POWER_CODES = frozenset({"CIRCUIT_OVERLOAD", "PSU_INSUFFICIENT"})
 PICKER_SCAN = 60
 # Bounds on one picker request's work (issue 17): each part tried is a full engine check of the build with
 # it, so a build of 64 lines x 16 units once cost ~1 s of CPU per request. The picker stops trying parts
@@ -31,6 +34,7 @@ class PickerList:
     cut: str = ""  # why the checks stopped early ("" = every scanned part was checked)
     unchecked: list[dict] = field(default_factory=list)  # scanned but not checked (after a cut)
     full: bool = False  # the build has MAX_ITEMS lines: a part can only be swapped in, not added
+    more: bool = False  # the list stopped at PICKER_LIMIT with parts left: the page says to search
 
 
 def _build_value(state: State, category: str, field: str) -> str:
@@ -130,7 +134,10 @@ def picker_candidates(
             if f["severity"] == "error"
             and f["code"] not in MISSING_PART_CODES
             and (f["code"], f["message"]) not in base_errors
-            and any(index_of.get(p) == mine for p in f["parts"])
+            and (
+                any(index_of.get(p) == mine for p in f["parts"])
+                or (category == Category.GPU and f["code"] in GPU_POWER_CODES)
+            )
         ]
         if new_errors and not show_all:
             continue
@@ -138,5 +145,6 @@ def picker_candidates(
             {"part": part, "reasons": [f["message"] for f in new_errors], "lines": [*base_lines, candidate]}
         )
         if len(results) >= PICKER_LIMIT:
+            picked.more = index < len(parts) - 1 or len(parts) == PICKER_SCAN
             break
     return picked

@@ -123,7 +123,9 @@ def encode_line(line: Line) -> str:
     return "~".join([f"{head}*{line.quantity}", *line.placement.flags()])
 
 
-def decode_line(token: str, index: int) -> Line:
+def decode_line(token: str, index: int, errors: list[str] | None = None) -> Line:
+    """One `l` token. A placement flag that does not parse is an InputError; given `errors`, the line is kept
+    instead with its placement reset and the error said there (a bad slot list never drops the part)."""
     where = f"line {index + 1}"
     if len(token) > MAX_TOKEN_CHARS:
         raise InputError(where, f"longer than {MAX_TOKEN_CHARS} characters")
@@ -149,7 +151,14 @@ def decode_line(token: str, index: int) -> Line:
         if not SLUG.fullmatch(name_part):
             raise InputError(where, f"{name_part[:40]!r} is not a part slug")
         line.slug = name_part
-    line.placement = Placement.from_flags(flags, where)
+    try:
+        line.placement = Placement.from_flags(flags, where)
+    except InputError as exc:
+        if errors is None:
+            raise
+        errors.append(
+            f"{exc.field} ({name_part[:60] if line.slug else line.name}): {exc.message}; placement reset"
+        )
     return line
 
 
@@ -176,7 +185,7 @@ def state_from_params(params) -> State:
     units = 0
     for index, token in enumerate(params.getlist("l")[:MAX_ITEMS]):
         try:
-            line = decode_line(token, index)
+            line = decode_line(token, index, state.errors)
         except InputError as exc:
             state.errors.append(f"{exc.field}: {exc.message}")
             continue

@@ -350,7 +350,7 @@ def check_psus(state: State) -> list[Finding]:
                 warning(
                     "TRANSIENT_RISK",
                     "power",
-                    f"{per_card}; {what}{sys_part} peak at {fmt_w(t)} against {std}: over-current "
+                    f"{per_card[:1].upper()}{per_card[1:]}; {what}{sys_part} peak at {fmt_w(t)} against {std}: over-current "
                     "protection may shut the rig down under load.",
                     ids,
                 )

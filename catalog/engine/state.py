@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .report import Report
@@ -76,10 +77,16 @@ def build_state(rig: Rig, context: Context, report: Report) -> State:
     state.case_rows = case.spec.expansion_slots if case is not None else None
     n = 0
     d = 0
+    # GPUs of one name are numbered across the build, not per line: a line split by mount (one card on a
+    # riser) still reads "#1" and "#2", as the configurator's cards do.
+    same_name = Counter(p.name for p in rig.parts if p.category == "gpu" for _ in range(p.quantity))
+    seen: Counter = Counter()
     for part in rig.parts:
         if part.category == "gpu" and isinstance(part.spec, GpuSpec):
             for i in range(part.quantity):
-                state.gpus.append(Unit(part, i, n, unit_label(part, i)))
+                seen[part.name] += 1
+                label = part.name if same_name[part.name] == 1 else f"{part.name} #{seen[part.name]}"
+                state.gpus.append(Unit(part, i, n, label))
                 n += 1
         elif part.category == "storage" and isinstance(part.spec, StorageSpec):
             s = part.spec

@@ -146,3 +146,62 @@ def test_the_api_takes_null_for_a_card_the_engine_places(client, seed_catalogue)
     assert placed == {(0, True), (1, False)}
     lanes = {lane["unit"]: lane["slot"] for lane in report["lanes"]}
     assert lanes[1] == 6 and lanes[0] not in (6, None)
+
+
+STATES = [
+    # seed 000 with one card in its 8-slot case (row 7 is free but a 3-slot card there would pass row 8);
+    # and with the second card on a riser
+    RIG.replace("*2", "*1", 1) + "&l=phanteks-enthoo-pro-2-closed-panel*1",
+    RIG.replace("*2", "*1", 1) + "&l=nvidia-geforce-rtx-4090-fe*1~r&l=phanteks-enthoo-pro-2-closed-panel*1",
+    # a workstation board with four 3-slot cards
+    "l=supermicro-m12swa-tf*1&l=amd-ryzen-threadripper-pro-5955wx*1&l=nvidia-geforce-rtx-3090-fe*1"
+    "&l=nvidia-geforce-rtx-3090-fe*1~r&l=phanteks-enthoo-pro*1",
+]
+BLOCKING = {"GPU_SLOT_OBSTRUCTED", "SLOTS_EXHAUSTED"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", STATES)
+def test_every_move_the_slot_map_offers_fits(seed_catalogue, query):
+    """A "card N here" button never leads to a blocked card: each offered move, applied, adds no
+    obstruction and does not push a card past the case."""
+    state = state_from_params(QueryDict(query))
+    resolve_state(state)
+    page = build_page(state, "/builds/new/")
+    before = {f.code for f in page.view.findings} & BLOCKING
+    gpu_map = next(r for r in page.sections if r.name == "row-gpu").data["section"].slot_map
+    moves = [value for row in gpu_map for value, _text, _name in row.moves]
+    assert state.errors == [] and moves  # every part is in the seed catalogue, and some row is free
+    if query == STATES[0]:
+        assert "0.0.6" in moves and "0.0.7" not in moves  # rows 6-8 fit the case; rows 7-9 would not
+    for value in moves:
+        moved = edited(query, mv=value)
+        resolve_state(moved)
+        after = {f.code for f in build_page(moved, "/builds/new/").view.findings} & BLOCKING
+        assert after <= before, (value, after)
+
+
+def test_a_bad_slot_flag_keeps_the_part():
+    state = state_from_params(QueryDict("l=nvidia-geforce-rtx-4090-fe*2~sabc&l=amd-ryzen-9-7900x*1"))
+    assert [(line.slug, line.quantity) for line in state.lines] == [
+        ("nvidia-geforce-rtx-4090-fe", 2),
+        ("amd-ryzen-9-7900x", 1),
+    ]
+    assert state.lines[0].placement == Placement()
+    assert any(
+        e.startswith("line 1 (nvidia-geforce-rtx-4090-fe)") and "placement reset" in e for e in state.errors
+    )
+
+
+@pytest.mark.django_db
+def test_split_cards_are_numbered_across_the_build_in_findings_and_page(seed_catalogue):
+    state = edited(RIG, m0_1="16")
+    resolve_state(state)
+    page = build_page(state, "/builds/new/")
+    labels = [lane.label for lane in page.view.lanes]
+    assert labels == [
+        "NVIDIA GeForce RTX 4090 Founders Edition #1",
+        "NVIDIA GeForce RTX 4090 Founders Edition #2",
+    ]
+    rows = next(r for r in page.sections if r.name == "row-gpu").data["section"].rows
+    assert [card.number for row in rows for card in row.cards] == [1, 2]

@@ -91,3 +91,16 @@ def test_certain_mismatches_are_left_out_before_any_check(seed_catalogue, build,
     every = picker_candidates(state, category, show_all=True, budget_s=10)
     others = [c for c in every.candidates if str(getattr(c["part"], field) or "") not in (want, "")]
     assert others and all(c["reasons"] for c in others)
+
+
+def test_a_gpu_that_overloads_the_wall_circuit_is_not_a_plain_add(seed_catalogue):
+    """CIRCUIT_OVERLOAD names the power supplies, but a GPU that takes the draw past the circuit causes it."""
+    state = state_from_params(
+        QueryDict("l=nvidia-geforce-rtx-4090-fe*2&l=amd-ryzen-9-7900x*1&l=corsair-ax1600i*1&circuit=120v-15a")
+    )
+    gpus = {c["part"].slug: c["reasons"] for c in candidates(state, Category.GPU, q="4090")}
+    assert any("at the wall" in " ".join(r) for r in gpus.values()), gpus
+    roomy = state_from_params(
+        QueryDict("l=nvidia-geforce-rtx-4090-fe*2&l=amd-ryzen-9-7900x*1&l=corsair-ax1600i*1&circuit=240v-30a")
+    )
+    assert not any("at the wall" in " ".join(c["reasons"]) for c in candidates(roomy, Category.GPU, q="4090"))
