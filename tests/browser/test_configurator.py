@@ -220,3 +220,19 @@ def test_configurator_at_phone_width(open_page, seed_catalogue):
     watch.screenshot("shared-dual-4090-phone")
     assert watch.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert watch.console_errors == []
+
+
+def test_a_failed_save_keeps_the_build_in_the_address_and_shows_the_error(open_page, seed_catalogue):
+    watch = open_page("/builds/new/?l=nvidia-geforce-rtx-4090-fe*1&l=amd-ryzen-9-7900x*1")
+    page = watch.page
+    page.wait_for_load_state("networkidle")
+    page.fill("#id_name", "   ")
+    with page.expect_navigation():
+        page.click("text=Save build")
+    page.wait_for_load_state("networkidle")
+    assert "l=nvidia-geforce-rtx-4090-fe*1" in page.url  # the configuration is still the page's address
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "id_name"
+    error = page.locator("#save-form .save-error").first
+    box = error.bounding_box()
+    assert box and 0 <= box["y"] <= page.viewport_size["height"], box  # in view, not 1,900 px down
+    assert watch.console_errors == []
