@@ -16,7 +16,7 @@ from django_ratelimit.decorators import ratelimit
 
 from builds import edit_keys, exports, selectors, services
 from builds.configurator import render
-from builds.configurator.edits import apply_edits, parse_custom_spec, resolve_state
+from builds.configurator.edits import SINGLE, apply_edits, parse_custom_spec, resolve_state
 from builds.configurator.page import CATEGORY_ORDER, build_page
 from builds.configurator.picker import picker_candidates
 from builds.configurator.state import (
@@ -195,6 +195,8 @@ def build_picker(request, category: str):
         "category": category,
         "category_label": dict(CATEGORY_ORDER)[category],
         "title": picker_summary(category, False, False),
+        "in_build": {line.slug for line in state.lines if line.slug},
+        "single": category in SINGLE,
         "candidates": picked.candidates,
         "picked": picked,
         "form": form,

@@ -27,6 +27,7 @@ def apply_edits(state: State, params) -> State:
 def _apply(state: State, params) -> bool:
     changed = False
     mounts: dict[int, list[str]] = {}  # line index -> the mount menu's value per card, where cards differ
+    remounted: set[int] = set()  # ids of the lines a card's mount changed on
     for index, line in enumerate(state.lines):
         before = line.placement
         where = f"line {index + 1}"
@@ -46,7 +47,7 @@ def _apply(state: State, params) -> bool:
                     )
                 except InputError as exc:  # said, and the line keeps its placement: never silently dropped
                     state.errors.append(f"{exc.field}: {exc.message}")
-        _apply_cards(state, index, line, params, mounts)
+        _apply_cards(state, index, line, params, mounts, remounted)
         # A control changes its line only when its value differs from what the page showed: a riser width
         # the menu has no option for (x4, x8, set through the API) survives a re-check of another control.
         if f"r{index}" in params:
@@ -73,12 +74,16 @@ def _apply(state: State, params) -> bool:
         changed = True
     if splits:
         changed |= _split_by_mount(state, splits)
+    elif remounted:  # a whole line's cards changed mount: it may rejoin a neighbour on that mount
+        changed |= _merge_alike(state, remounted)
     if params.get("add"):
         changed |= add_part(state, params.get("add"))
     return changed
 
 
-def _apply_cards(state: State, index: int, line: Line, params, mounts: dict[int, list[str]]) -> None:
+def _apply_cards(
+    state: State, index: int, line: Line, params, mounts: dict[int, list[str]], remounted: set[int]
+) -> None:
     """Per-card controls of a GPU line: c<i>.<k> (the slot row of card k, "" = automatic) and m<i>.<k> (its
     mount). Cards of one line on different mounts are split into lines later (_split_by_mount)."""
     for unit in range(line.quantity):
@@ -101,10 +106,53 @@ def _apply_cards(state: State, index: int, line: Line, params, mounts: dict[int,
         return
     shown = line.placement.riser_value
     values = [shown if value is None or value not in RISER_MENU else value for value in chosen]
+    if any(value != shown for value in values):
+        remounted.add(id(line))
     if len(set(values)) == 1:
         line.placement = line.placement.with_riser_value(values[0])
     else:
         mounts[index] = values
+
+
+def _merge_alike(state: State, remounted: set[int]) -> bool:
+    """Adjacent lines of the same catalogue part on the same mount and power limit become one line again
+    (the cards keep their slot rows and PSU units): a card put back "in the slot" rejoins its line. A line
+    that continues a saved one (its prices paid) is never folded into another."""
+    out: list[Line] = []
+    merged = False
+    for line in state.lines:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and (id(line) in remounted or id(last) in remounted)
+            and line.slug is not None
+            and line.slug == last.slug
+            and line.item is None
+            and line.placement.riser_value == last.placement.riser_value
+            and line.placement.riser_width == last.placement.riser_width
+            and line.placement.power_limit_w == last.placement.power_limit_w
+            and last.quantity + line.quantity <= 16
+        ):
+            out[-1] = replace(last, quantity=last.quantity + line.quantity, placement=_joined(last, line))
+            merged = True
+            continue
+        out.append(line)
+    state.lines = out
+    return merged
+
+
+def _joined(first: Line, second: Line) -> Placement:
+    def units(line: Line, key: str) -> list:
+        values = getattr(line.placement, key)
+        return list(values) if values and len(values) == line.quantity else [None] * line.quantity
+
+    slots = units(first, "slots") + units(second, "slots")
+    psu = units(first, "psu") + units(second, "psu")
+    return replace(
+        first.placement,
+        slots=tuple(slots) if any(v is not None for v in slots) else None,
+        psu=tuple(psu) if all(v is not None for v in psu) else None,
+    )
 
 
 def _move_card(state: State, move: str) -> bool:

@@ -169,11 +169,12 @@ def _context_number(params, key: str, field: str, errors: list[str]) -> float | 
         return None
     try:
         value = float(raw)
-        engine.parse_context({field: value})
     except ValueError:
         errors.append(f"{key}: {raw[:40]!r} is not a number")
         return None
-    except engine.SpecError as exc:
+    try:
+        engine.parse_context({field: value})
+    except engine.SpecError as exc:  # a number out of the engine's range says so ("-1 out of range ...")
         errors.append(f"{key}: {exc.message}")
         return None
     return value

@@ -645,7 +645,11 @@ def check_links(state: State) -> list[Finding]:
         uplink = board.chipset_uplink_gbps if board else None
         sharers = len(chipset_units) + sum(1 for d in state.drives if d.source == "chipset" and d.slot)
         up = (
-            f"the chipset's {uplink:g} GB/s uplink to the CPU, shared with {plural(sharers - 1, 'other device')}"
+            (
+                f"the chipset's {uplink:g} GB/s uplink to the CPU, shared with {plural(sharers - 1, 'other device')}"
+                if sharers > 1
+                else f"the chipset's {uplink:g} GB/s uplink to the CPU (no other device on it in this build)"
+            )
             if uplink
             else "the chipset's uplink to the CPU (speed not curated), shared with every chipset device"
         )

@@ -205,3 +205,21 @@ def test_split_cards_are_numbered_across_the_build_in_findings_and_page(seed_cat
     ]
     rows = next(r for r in page.sections if r.name == "row-gpu").data["section"].rows
     assert [card.number for row in rows for card in row.cards] == [1, 2]
+
+
+def test_a_card_put_back_in_the_slot_rejoins_its_line():
+    split = edited(RIG, m0_1="16")
+    query = State(lines=split.lines).query()
+    back = edited(query, m1_0="")
+    assert [(line.slug, line.quantity, line.placement.riser_value) for line in back.lines[:1]] == [
+        ("nvidia-geforce-rtx-4090-fe", 2, "")
+    ]
+    assert len(back.lines) == len(split.lines) - 1
+
+
+def test_identical_lines_are_not_merged_by_an_unrelated_change():
+    """Two lines of one card each (say, two prices paid) stay two lines through a change elsewhere, even though
+    the page sends every card's mount menu with it."""
+    query = "l=nvidia-geforce-rtx-4090-fe*1&l=nvidia-geforce-rtx-4090-fe*1&l=amd-ryzen-9-7900x*1"
+    state = edited(query, m0_0="", m1_0="", circuit="230v-16a")
+    assert [line.quantity for line in state.lines] == [1, 1, 1]
