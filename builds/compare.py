@@ -202,7 +202,7 @@ def compare_context(share_ids: list[str]) -> dict:
     category_rows = []
     for category, label in CATEGORY_ORDER:
         cells = [
-            [f"{line.quantity}× {line.name}" for line in c["state"].lines if line.category == category]
+            [f"{quantity}× {name}" for name, quantity in _counted(c["state"].lines, category).items()]
             for c in columns
         ]
         if any(cells):
@@ -250,6 +250,16 @@ def build_link() -> re.Pattern:
     """A pasted share or edit link: the build routes' prefix (from the URLconf) and the share id after it."""
     prefix = reverse("build-detail", args=["x"]).removesuffix("x/")
     return re.compile(re.escape(prefix) + r"([A-Za-z0-9_-]{1,64})(?:/|$)")
+
+
+def _counted(lines, category: str) -> dict[str, int]:
+    """Units per part name in one category, in line order: a line split by mount (one card on a riser) is
+    still one part of the build."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        if line.category == category:
+            counts[line.name] = counts.get(line.name, 0) + line.quantity
+    return counts
 
 
 def compare_list(request) -> list[str]:
