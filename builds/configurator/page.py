@@ -17,13 +17,11 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from django.contrib.humanize.templatetags.humanize import intcomma
-from django.template.defaultfilters import floatformat
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from builds.configurator.edits import SINGLE
 from builds.configurator.report import ReportView, report_view
@@ -182,11 +180,12 @@ class Page:
     @property
     def state_inputs(self) -> SafeString:
         """The state form's hidden inputs: the lines (`l`), then the regions' signatures (`v`)."""
-        lines = format_html_join("", '<input type="hidden" name="l" value="{}">', ((t,) for t in self.tokens))
-        signatures = format_html_join(
-            "", '<input type="hidden" name="v" value="{}">', ((t,) for t in self.region_tokens)
+        # One escape per value and one join (format_html per input cost ~0.5 ms a re-check).
+        lines = "".join(f'<input type="hidden" name="l" value="{escape(t)}">' for t in self.tokens)
+        signatures = "".join(
+            f'<input type="hidden" name="v" value="{escape(t)}">' for t in self.region_tokens
         )
-        return format_html('{}<div id="region-sigs">{}</div>', lines, signatures)
+        return mark_safe(f'{lines}<div id="region-sigs">{signatures}</div>')  # noqa: S308 - every value escaped
 
 
 @lru_cache(maxsize=256)
@@ -480,6 +479,9 @@ def build_page(state: State, base_path: str) -> Page:
     rows = rows_for(state, view, _card_rows(state, board_slots, places))
     gpu_map, gpu_map_note = slot_map(state, board_slots, places, rows_known, frozenset(view.obstructed))
     upcoming = next_category(state)
+    by_category: dict[str, list[Row]] = {}
+    for row, line in zip(rows, state.lines, strict=True):
+        by_category.setdefault(line.category, []).append(row)
     multi_psu = sum(line.quantity for line in state.lines if line.category == Category.PSU) > 1
     sections = [
         Region(
@@ -490,9 +492,7 @@ def build_page(state: State, base_path: str) -> Page:
                     category=category,
                     label=label,
                     single=category in SINGLE,
-                    rows=tuple(
-                        r for r, line in zip(rows, state.lines, strict=True) if line.category == category
-                    ),
+                    rows=tuple(by_category.get(category, ())),
                     open_picker=category == upcoming,
                     slot_map=gpu_map if category == Category.GPU else (),
                     slot_map_note=gpu_map_note if category == Category.GPU else "",
@@ -559,6 +559,11 @@ class VerdictSummary:
     coverage: str  # "3 of 9 parts priced" where the total is incomplete
 
 
+def whole(amount) -> int:
+    """An amount rounded half up to a whole number, as Django's floatformat:0 rounds it on the totals panel."""
+    return int(Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def verdict_summary(state: State, view: ReportView, totals: Totals) -> VerdictSummary:
     power = view.power
     has_gpu_or_psu = any(line.category in (Category.GPU, Category.PSU) for line in state.lines)
@@ -570,9 +575,7 @@ def verdict_summary(state: State, view: ReportView, totals: Totals) -> VerdictSu
         circuit_limit_w=power.get("circuit_limit_w") if has_gpu_or_psu else None,
         vram_gb=view.vram_gb or None,
         # rounded as the totals panel rounds (Django's floatformat: half up), so both say the same figure
-        price=f"{intcomma(floatformat(totals.price_new, 0))} {totals.currency}"
-        if totals.price_new is not None
-        else "",
+        price=f"{whole(totals.price_new):,} {totals.currency}" if totals.price_new is not None else "",
         coverage=totals.coverage,
     )
 
