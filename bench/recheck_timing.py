@@ -366,7 +366,13 @@ async def run(base_url: str, n: int, targets: dict) -> dict:
 def verdicts(single: dict) -> list[dict]:
     un, ca = single["recheck_uncached"], single["recheck_cached"]
     by_size = single["recheck_queries_by_size"].values()
-    cold = [v["queries"][0] for v in by_size]
+    # The most queries of each example build's first three re-checks: with two workers the first may land on a
+    # worker whose part cache is already warm (0 queries) and the second on a cold one; what the budget
+    # guards is that a cold re-check costs the same few queries whatever the build's size.
+    cold = [
+        max(q for q in v["queries"] if q is not None) if any(q is not None for q in v["queries"]) else None
+        for v in by_size
+    ]
     every = [q for v in by_size for q in v["queries"]]
 
     def row(budget, measured, ok):
@@ -383,7 +389,7 @@ def verdicts(single: dict) -> list[dict]:
     rows.append(
         row(
             f"re-check SQL queries <= {BUDGET_RECHECK_MAX_QUERIES} and the same for every build size "
-            "(first request of each example build, 1-4 GPUs, 7-13 lines)",
+            "(most of the first three re-checks of each example build, 1-4 GPUs, 7-13 lines)",
             cold,
             None not in every
             and len(set(cold)) == 1
