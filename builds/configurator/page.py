@@ -383,8 +383,12 @@ def slot_map(
             holds, status = "free (too short for a GPU without a riser)", "narrow"
         else:
             holds, status = "free", "free"
-        bad = any(
-            c.place is not None and c.place.slot == pos and _obstructed(c, obstructed, state) for c in cards
+        # A card whose row another card's cooler covers is the blocked one (GPU_SLOT_OBSTRUCTED names the
+        # line, which may hold both cards): marked on its row only.
+        bad = (
+            pos in covered
+            and any(c.place is not None and c.place.slot == pos and not c.place.riser for c in cards)
+            and bool(obstructed)
         )
         moves = ()
         if status in ("free", "narrow", "beyond"):
@@ -417,12 +421,6 @@ def slot_map(
     else:
         note = "Add a case to see its slot limit. A row offers to move a card only where it fits."
     return tuple(rows), note
-
-
-def _obstructed(card: _Card, obstructed: frozenset[str], state: State) -> bool:
-    """Is this card one the engine says is blocked (GPU_SLOT_OBSTRUCTED names it by part id)?"""
-    line = state.lines[card.line]
-    return line.part_id_at(card.line) in obstructed
 
 
 def rows_for(state: State, view: ReportView, cards: dict[int, tuple[CardRow, ...]]) -> list[Row]:

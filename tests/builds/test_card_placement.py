@@ -223,3 +223,14 @@ def test_identical_lines_are_not_merged_by_an_unrelated_change():
     query = "l=nvidia-geforce-rtx-4090-fe*1&l=nvidia-geforce-rtx-4090-fe*1&l=amd-ryzen-9-7900x*1"
     state = edited(query, m0_0="", m1_0="", circuit="230v-16a")
     assert [line.quantity for line in state.lines] == [1, 1, 1]
+
+
+@pytest.mark.django_db
+def test_the_slot_map_marks_the_covered_card_not_the_one_above(seed_catalogue):
+    state = state_from_params(QueryDict(RIG.replace("*2", "*2~s6.7", 1)))
+    resolve_state(state)
+    page = build_page(state, "/builds/new/")
+    assert "GPU_SLOT_OBSTRUCTED" in {f.code for f in page.view.findings}
+    gpu_map = next(r for r in page.sections if r.name == "row-gpu").data["section"].slot_map
+    status = {row.position: row.status for row in gpu_map}
+    assert status[7] == "card-bad" and status[6] == "card"
