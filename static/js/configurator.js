@@ -57,6 +57,8 @@
   }, true);
 
   document.body.addEventListener("rigsite:rechecked", function () {
+    // A count of the re-checks the page has shown (settled), for anyone waiting on the next one.
+    document.body.dataset.rechecked = String(Number(document.body.dataset.rechecked || 0) + 1);
     var reopened = new Set();
     userOpen.forEach(function (id) {
       var details = document.getElementById(id);

@@ -13,6 +13,21 @@ def codes(page) -> set[str]:
     return set(page.locator("#findings [data-code]").evaluate_all("els => els.map(e => e.dataset.code)"))
 
 
+def rechecks(page) -> int:
+    """How many re-checks the page has shown, swapped and settled (static/js/configurator.js counts them)."""
+    return int(page.evaluate("Number(document.body.dataset.rechecked || 0)"))
+
+
+def wait_rechecked(page, shown: int, timeout_s: float = 15) -> None:
+    """Wait until the page has settled a re-check after `shown` (networkidle alone returns at once when the
+    page was idle before, so the next action could hit a control about to be swapped out)."""
+    for _ in range(int(timeout_s * 20)):
+        if rechecks(page) > shown:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("no re-check settled")
+
+
 class Recorder:
     """Counts the requests one change makes, and proves the page was not reloaded."""
 
@@ -22,9 +37,10 @@ class Recorder:
 
     def change(self, action):
         before = len(self.watch.requests)
+        shown = rechecks(self.watch.page)
         with self.watch.page.expect_response(lambda r: "/builds/new/" in r.url):
             action()
-        self.watch.page.wait_for_load_state("networkidle")
+        wait_rechecked(self.watch.page, shown)
         made = self.watch.requests[before:]
         assert self.watch.page.evaluate("window.__noReload") == 1, "the page reloaded"
         return made
@@ -49,8 +65,9 @@ class Actions:
 
     def select(self, selector: str, value: str):
         self.count += 1
+        shown = rechecks(self.page)
         self.page.locator(selector).select_option(value)
-        self.page.wait_for_load_state("networkidle")
+        wait_rechecked(self.page, shown)
 
 
 def add_from_open_picker(act: Actions, category: str, query: str, slug: str):
@@ -72,7 +89,9 @@ def add_from_open_picker(act: Actions, category: str, query: str, slug: str):
         page.wait_for_load_state("networkidle")  # the search's list is in (a click on the old one is lost)
     page.locator(link).first.wait_for()
     assert page.locator(link).first.inner_text() == "Add"  # compatible: a plain "Add", not "Add anyway"
+    shown = rechecks(page)
     act.click(link)
+    wait_rechecked(page, shown)
     try:
         page.locator(f"#row-{category} .line[data-slug='{slug}']").first.wait_for(timeout=10000)
     except Exception:
