@@ -105,20 +105,27 @@ def measure(samples: int) -> dict:
     }
 
 
+def measured(measure_fn, results_name: str, *, write: bool) -> dict:
+    """Run `measure_fn()` on a fresh bootstrapped SQLite database (removed afterwards, WAL files included)
+    and write its result to bench/results/<results_name> unless `write` is False."""
+    db = setup_django()
+    try:
+        result = measure_fn()
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    if write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / results_name).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--no-write", action="store_true", help="print only; leave the results file")
     args = parser.parse_args()
-    db = setup_django()
-    try:
-        result = measure(args.samples)
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-    if not args.no_write:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "parts_list_ratio.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = measured(lambda: measure(args.samples), "parts_list_ratio.json", write=not args.no_write)
     verdict = "PASS" if result["passed"] else "FAIL"
     print(
         f"   parts list ratio: {LIST_PATH} {result['median_ms'][LIST_PATH]:.2f} ms median = "

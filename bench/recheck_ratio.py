@@ -17,7 +17,6 @@ starts PostgreSQL). `--samples N` (default 200) per page.
 """
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -30,9 +29,8 @@ from urllib.parse import parse_qsl, urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from parts_list_ratio import FLOOR_PATH, setup_django, timed  # noqa: E402
+from parts_list_ratio import FLOOR_PATH, measured, timed  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
 BUDGET_RATIO = 7.0
 EXAMPLE = "Dual RTX 4090 home server"
 BASE_PATH = "/builds/new/"
@@ -119,15 +117,11 @@ def main() -> int:
     parser.add_argument("--no-signatures", action="store_true", help="send no v signatures (every region)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave the results file")
     args = parser.parse_args()
-    db = setup_django()
-    try:
-        result = measure(args.samples, signatures=not args.no_signatures)
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-    if not args.no_write:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "recheck_ratio.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = measured(
+        lambda: measure(args.samples, signatures=not args.no_signatures),
+        "recheck_ratio.json",
+        write=not args.no_write,
+    )
     verdict = "PASS" if result["passed"] else "FAIL"
     print(
         f"   re-check ratio: {result['recheck_ms']:.2f} ms median (p95 {result['recheck_p95_ms']:.2f} ms) = "
