@@ -49,7 +49,7 @@ def report_for(lines: list[Line], context: engine.Context) -> dict:
     if cached is not None:
         return cached
     report = check(rig_from_lines(lines, prices=True), context).to_dict()
-    report["part_index"] = {line.part_id_at(i): i for i, line in enumerate(lines)}
+    report["part_index"] = part_index(lines)
     cache.set(key, report, REPORT_TTL_S)
     return report
 
@@ -60,5 +60,10 @@ def errors_report(lines: list[Line], context: engine.Context) -> dict:
     report = check(rig_from_lines(lines, prices=False), context, workloads=False)
     return {
         "findings": [f.to_dict() for f in report.findings],
-        "part_index": {line.part_id_at(i): i for i, line in enumerate(lines)},
+        "part_index": part_index(lines),
     }
+
+
+def part_index(lines: list[Line]) -> dict[str, int]:
+    """The engine's part id of each line -> the line's index (findings name parts by id)."""
+    return {line.part_id_at(i): i for i, line in enumerate(lines)}

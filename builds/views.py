@@ -55,9 +55,8 @@ def configurator_response(request, state: State, base_path: str, extra: dict, *,
         shown = render.shown_tokens(request.GET.getlist("v"), force=force)
         sent = render.render_regions(page.regions, shown=shown)
         response = TemplateResponse(request, "builds/edit.html#recheck", {"page": page, "sent": sent})
-        trigger_client_event(
-            response, "rigsite:rechecked", after="settle"
-        )  # open pickers refresh their lists
+        # static/js/configurator.js refreshes the open pickers' lists on it
+        trigger_client_event(response, "rigsite:rechecked", after="settle")
         return push_url(response, f"{base_path}?{page.query}")
     render.render_regions(page.regions)
     context = {"page": page, "categories": CATEGORY_ORDER} | extra

@@ -203,7 +203,8 @@ def recheck_attrs(base_path: str) -> SafeString:
     return format_html('hx-get="{}" hx-include="#build-form" hx-swap="none"', base_path)
 
 
-MOUNT_LABELS = {"": "in the slot", "16": "on a riser cable", "1": "x1 extender"}
+# The mount menu's values (Placement.riser_value) as the slot map says them.
+MOUNT_WORDS = {"": "in the slot", "16": "on a riser", "1": "on an x1 extender"}
 SOURCE_WORDS = {"cpu": "CPU", "chipset": "chipset"}
 MAX_MOVE_CARDS = 4  # the slot map offers "card N here" buttons up to this many cards (selects beyond)
 
@@ -258,10 +259,10 @@ def card_numbers(state: State) -> dict[tuple[int, int], int]:
     return numbers
 
 
-def _card_rows(state: State, board_slots, places) -> dict[int, tuple[CardRow, ...]]:
+def _card_rows(state: State, board_slots, places, numbers) -> dict[int, tuple[CardRow, ...]]:
     """Per GPU line, one CardRow per card: a slot menu of the board's rows and a mount menu."""
     out: dict[int, tuple[CardRow, ...]] = {}
-    numbers = card_numbers(state)
+    positions = {slot.position for slot in board_slots}
     for index, line in enumerate(state.lines):
         if line.category != Category.GPU:
             continue
@@ -282,7 +283,7 @@ def _card_rows(state: State, board_slots, places) -> dict[int, tuple[CardRow, ..
             choices = [("", auto_text)] + [
                 (str(slot.position), f"row {slot.position}: {slot_label(slot)}") for slot in board_slots
             ]
-            if chosen is not None and chosen not in {slot.position for slot in board_slots}:
+            if chosen is not None and chosen not in positions:
                 choices.append((str(chosen), f"row {chosen} (not on this board)"))
             cards.append(
                 CardRow(
@@ -334,7 +335,7 @@ def _fits_at(card: _Card, pos: int, taken: dict[int, int], case_rows: int | None
 
 
 def slot_map(
-    state: State, board_slots, places, rows_known: bool, obstructed: frozenset[str] = frozenset()
+    state: State, board_slots, places, numbers, rows_known: bool, obstruction: bool = False
 ) -> tuple[tuple[SlotMapRow, ...], str]:
     """The board's rows and what holds each: a card, a card's cooler, nothing, or past the case's last slot;
     a row offers to move a card there (the `mv` control) only where that card fits: not into or under
@@ -342,13 +343,10 @@ def slot_map(
     if not board_slots:
         return (), ""
     case_rows = case_slot_count(state)
-    numbers = card_numbers(state)
     cards = []
     for index, line in enumerate(state.lines):
         if line.category == Category.GPU:
-            mount = {"": "in the slot", "16": "on a riser", "1": "on an x1 extender"}[
-                line.placement.riser_value
-            ]
+            mount = MOUNT_WORDS[line.placement.riser_value]
             for unit in range(line.quantity):
                 place = places.get((index, unit))
                 cards.append(_Card(numbers[(index, unit)], index, unit, line.name, place, mount))
@@ -368,6 +366,7 @@ def slot_map(
                 taken.setdefault(row, id(card))
     movable = [c for c in cards if c.place is not None] if len(cards) <= MAX_MOVE_CARDS else []
     rows = []
+    case_drawn = False  # the "case ends here" line goes above the first row past the case (rows ascend)
     for slot in board_slots:
         pos = slot.position
         beyond = rows_known and case_rows is not None and pos > case_rows
@@ -386,9 +385,9 @@ def slot_map(
         # A card whose row another card's cooler covers is the blocked one (GPU_SLOT_OBSTRUCTED names the
         # line, which may hold both cards): marked on its row only.
         bad = (
-            pos in covered
+            obstruction
+            and pos in covered
             and any(c.place is not None and c.place.slot == pos and not c.place.riser for c in cards)
-            and bool(obstructed)
         )
         moves = ()
         if status in ("free", "narrow", "beyond"):
@@ -406,11 +405,10 @@ def slot_map(
                 holds=holds,
                 status="card-bad" if bad else status,
                 moves=moves,
-                case_before=beyond
-                and not any(r.status == "beyond" or r.case_before for r in rows)
-                and not any(r.position > case_rows for r in rows),
+                case_before=beyond and not case_drawn,
             )
         )
+        case_drawn = case_drawn or beyond
     if not rows_known:
         note = "The board's slot table comes from firmware: slots in its order, physical rows unknown."
     elif case_rows is not None:
@@ -474,8 +472,9 @@ def build_page(state: State, base_path: str) -> Page:
     board_slots = tuple(board_spec.pcie_slots or ()) if board_spec else ()
     rows_known = all(slot.row_known for slot in board_slots)
     places = card_places(view)
-    rows = rows_for(state, view, _card_rows(state, board_slots, places))
-    gpu_map, gpu_map_note = slot_map(state, board_slots, places, rows_known, frozenset(view.obstructed))
+    numbers = card_numbers(state)
+    rows = rows_for(state, view, _card_rows(state, board_slots, places, numbers))
+    gpu_map, gpu_map_note = slot_map(state, board_slots, places, numbers, rows_known, bool(view.obstructed))
     upcoming = next_category(state)
     by_category: dict[str, list[Row]] = {}
     for row, line in zip(rows, state.lines, strict=True):

@@ -47,7 +47,7 @@ def _prefiltered(qs, category: str, state: State):
     """Leave out, before any engine check, parts the engine would certainly refuse: a board or CPU of another
     socket than the build's CPU or board, a memory kit of another type than the board's. A part whose value
     is not known stays (unknown is not a mismatch). "show all" skips this, so every part shows its reason."""
-    blank = Q(**{"socket": ""}) | Q(socket__isnull=True)
+    blank = Q(socket="") | Q(socket__isnull=True)
     if category == Category.MOTHERBOARD and (socket := _build_value(state, Category.CPU, "socket")):
         return qs.filter(Q(socket__iexact=socket) | blank)
     if category == Category.CPU and (socket := _build_value(state, Category.MOTHERBOARD, "socket")):
@@ -69,12 +69,12 @@ def picker_candidates(
     max_unit_checks: int | None = None,
 ) -> PickerList:
     """Catalogue parts for a category, each tried in the build by the engine: a part is compatible when
-    adding it (or swapping it in, for one-per-build categories) adds no new error of its own: a new error
-    that concerns it (the finding names its line; a rig-level finding that names no part is nobody's). So a board is not
-    ruled out because two GPUs already load the wall circuit (CIRCUIT_OVERLOAD concerns the PSUs), and a
-    finding that only says a category is still missing (no CPU, board or PSU yet: MISSING_PART_CODES) is
-    nobody's fault: on an empty build every part is offered. The checks stop at the
-    CPU budget (counted from `started`, a time.thread_time() taken when the request began) or the unit
+    adding it (or swapping it in, for one-per-build categories) adds no new error of its own: one whose
+    finding names its line (a rig-level finding that names no part is nobody's; a GPU also answers for the
+    power errors in GPU_POWER_CODES). So a board is not ruled out because two GPUs already load the wall
+    circuit (CIRCUIT_OVERLOAD names the PSUs), and a finding that only says a category is still missing (no
+    CPU, board or PSU yet: MISSING_PART_CODES) is nobody's fault: on an empty build every part is offered.
+    The checks stop at the CPU budget (counted from `started`, a time.thread_time() taken when the request began) or the unit
     budget, whatever the state; the rest of the scan is returned unchecked."""
     started = time.thread_time() if started is None else started
     budget_s = PICKER_CPU_BUDGET_S if budget_s is None else budget_s
@@ -97,10 +97,11 @@ def picker_candidates(
     parts = list(qs[:PICKER_SCAN])
     picked = PickerList(candidates=[], scanned=len(parts), full=len(base_lines) >= MAX_ITEMS)
     results = picked.candidates
+    context = state.context()  # parsed once: every check below runs in it
     base_errors, check_cost, unit_checks = set(), 0.0, units
     if 2 * units <= max_unit_checks:  # the build's own check is worth making only if one part can follow
         t0 = time.thread_time()
-        base = errors_report(base_lines, state.context())
+        base = errors_report(base_lines, context)
         check_cost = time.thread_time() - t0  # a check with one more part costs about the same
         base_errors = {(f["code"], f["message"]) for f in base["findings"] if f["severity"] == "error"}
     for index, part in enumerate(parts):
@@ -122,7 +123,7 @@ def picker_candidates(
             break
         t0 = time.thread_time()
         candidate = Line.for_part(part)
-        report = errors_report([*base_lines, candidate], state.context())
+        report = errors_report([*base_lines, candidate], context)
         check_cost = max(check_cost, time.thread_time() - t0)
         unit_checks += units
         picked.tried += 1

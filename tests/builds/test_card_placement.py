@@ -234,3 +234,15 @@ def test_the_slot_map_marks_the_covered_card_not_the_one_above(seed_catalogue):
     gpu_map = next(r for r in page.sections if r.name == "row-gpu").data["section"].slot_map
     status = {row.position: row.status for row in gpu_map}
     assert status[7] == "card-bad" and status[6] == "card"
+
+
+@pytest.mark.django_db
+def test_the_slot_map_draws_the_case_end_once_above_the_first_row_past_it(seed_catalogue):
+    case = Line(category="case", name="Short case", spec={"form_factors": ["ATX"], "expansion_slots": 5})
+    query = RIG.replace("*2", "*1", 1) + "&l=" + encode_line(case)
+    state = state_from_params(QueryDict(query))
+    resolve_state(state)
+    page = build_page(state, "/builds/new/")
+    gpu_map = next(r for r in page.sections if r.name == "row-gpu").data["section"].slot_map
+    assert [(row.position, row.case_before) for row in gpu_map] == [(2, False), (6, True), (7, False)]
+    assert {row.position: row.status for row in gpu_map}[7] == "beyond"
