@@ -11,6 +11,15 @@ GPU = "nvidia-geforce-rtx-4090-fe"
 PSU = "corsair-ax1600i"
 
 
+def saved_items(page, name: str) -> list[tuple[str, int]]:
+    """Save the page's build under `name`; its saved lines as (slug or custom name, quantity), sorted."""
+    page.locator("#id_name").fill(name)
+    page.locator("button", has_text="Save build").click()
+    page.wait_for_url("**/edit/")
+    build = Build.objects.get(name=name)
+    return sorted((i.part.slug if i.part_id else i.custom_name, i.quantity) for i in build.items.all())
+
+
 def test_picker_custom_part_and_save_without_javascript(open_page, seed_catalogue):
     watch = open_page(f"/builds/new/?l={GPU}*2", java_script_enabled=False)
     page = watch.page
@@ -31,15 +40,7 @@ def test_picker_custom_part_and_save_without_javascript(open_page, seed_catalogu
     assert page.locator("#r-row-fan").inner_text().count("Own fan") == 1
     assert f"l={GPU}*2" in page.url and f"l={PSU}*1" in page.url
     # Save: every line reaches the saved build.
-    page.locator("#id_name").fill("No script rig")
-    page.locator("button", has_text="Save build").click()
-    page.wait_for_url("**/edit/")
-    build = Build.objects.get(name="No script rig")
-    assert sorted((i.part.slug if i.part_id else i.custom_name, i.quantity) for i in build.items.all()) == [
-        ("Own fan", 1),
-        (PSU, 1),
-        (GPU, 2),
-    ]
+    assert saved_items(page, "No script rig") == [("Own fan", 1), (PSU, 1), (GPU, 2)]
 
 
 def test_custom_part_and_save_with_javascript_send_the_state_form(open_page, seed_catalogue):
@@ -56,11 +57,4 @@ def test_custom_part_and_save_with_javascript_send_the_state_form(open_page, see
         page.locator("#custom-form button[type=submit]").click()
     page.locator("#r-row-fan", has_text="Own fan").wait_for()
     assert f"l={GPU}*2" in page.url
-    page.locator("#id_name").fill("Script rig")
-    page.locator("button", has_text="Save build").click()
-    page.wait_for_url("**/edit/")
-    build = Build.objects.get(name="Script rig")
-    assert sorted((i.part.slug if i.part_id else i.custom_name, i.quantity) for i in build.items.all()) == [
-        ("Own fan", 1),
-        (GPU, 2),
-    ]
+    assert saved_items(page, "Script rig") == [("Own fan", 1), (GPU, 2)]
